@@ -1,0 +1,16 @@
+"""plux entry point for the ``subprocess`` Lambda runtime executor (imported lazily, like LocalStack's own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+
+
+class SubprocessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
+    name = "subprocess"
+
+    def load(self, *args: Any, **kwargs: Any) -> type:
+        from ddb_replica_localstack.executor import SubprocessRuntimeExecutor
+
+        return SubprocessRuntimeExecutor
