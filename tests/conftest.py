@@ -12,3 +12,38 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_REGION", "us-east-1")
+
+
+# ---- LocalStack ------------------------------------------------------------------------------------
+import subprocess  # noqa: E402
+import urllib.request  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALSTACK_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+
+
+def _localstack_answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=2) as response:
+            return b'"services"' in response.read()
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def localstack() -> Iterator[str]:
+    """The LocalStack endpoint: a running one is reused and left alone; otherwise one is started
+    with tools/localstack.sh for the session and stopped afterwards."""
+    if _localstack_answers(LOCALSTACK_ENDPOINT):
+        yield LOCALSTACK_ENDPOINT
+        return
+    env = {**os.environ, "AWS_ENDPOINT_URL": LOCALSTACK_ENDPOINT}
+    subprocess.run([str(ROOT / "tools" / "localstack.sh"), "up"], check=True, env=env)
+    try:
+        yield LOCALSTACK_ENDPOINT
+    finally:
+        subprocess.run([str(ROOT / "tools" / "localstack.sh"), "down"], check=False, env=env)

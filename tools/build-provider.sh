@@ -49,7 +49,7 @@ trap 'rm -rf "$work"' EXIT
 module=github.com/hashicorp/terraform-provider-aws
 start=$(date +%s)
 echo "provider: downloading $module@$AWS_PROVIDER_MODULE_VERSION (commit $AWS_PROVIDER_COMMIT)"
-dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$AWS_PROVIDER_MODULE_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$AWS_PROVIDER_MODULE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 cp -r "$dir" "$work/src"
 chmod -R u+w "$work/src"
 cd "$work/src"
@@ -60,7 +60,7 @@ mkdir -p "$(dirname "$target")"
 set +e
 CGO_ENABLED=0 go build -v -trimpath \
   -ldflags "-s -w -X $module/version.ProviderVersion=$AWS_PROVIDER_VERSION" \
-  -o "$work/$binary" . 2>&1 | awk '{n++; if (n % 200 == 0) printf "provider:   %d packages compiled (%s)\n", n, $0; fflush()} /^#|error|killed|signal/ {print}'
+  -o "$work/$binary" . 2>&1 | awk '{n++; if (n % 200 == 0) printf "provider:   %d packages compiled (%s)\n", n, $0; fflush()} /^#|\.go:[0-9]+:|killed|signal: / {print}'
 rc=${PIPESTATUS[0]}
 set -e
 if [[ $rc -ne 0 ]]; then

@@ -12,13 +12,18 @@ root=$(dirname "$here")
 . "$here/versions.env"
 cache=${DDB_REPLICA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ddb-replica}
 venv="$cache/localstack-$LOCALSTACK_CORE_VERSION"
-state="$root/.localstack"
+endpoint=${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}
+port=${endpoint##*:}; port=${port%%/*}
+state="$root/.localstack/$port"  # one state dir per port: several instances can run side by side
 pidfile="$state/localstack.pid"
 logfile="$state/localstack.log"
-endpoint=${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}
 health="$endpoint/_localstack/health"
 
-answers_as_localstack() { curl -fsS --max-time 2 "$health" 2>/dev/null | grep -q '"services"'; }
+answers_as_localstack() {
+  local body
+  body=$(curl -fsS --max-time 2 "$health" 2>/dev/null) || return 1
+  [[ "$body" == *'"services"'* ]]
+}
 port_busy() {
   local hostport=${endpoint#*://}; hostport=${hostport%%/*}
   (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null
@@ -48,6 +53,7 @@ up() {
   echo "localstack: starting localstack-core $LOCALSTACK_CORE_VERSION on $hostport (log: $logfile)"
   # setsid: own process group, so 'down' can stop LocalStack and every worker it spawned at once.
   OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$state/data" GATEWAY_LISTEN="$hostport" DISABLE_EVENTS=1 \
+    DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 \
     PROVIDER_OVERRIDE_DYNAMODB=moto PROVIDER_OVERRIDE_DYNAMODBSTREAMS=moto \
     LAMBDA_RUNTIME_EXECUTOR=subprocess LAMBDA_SUBPROCESS_RUNTIMES_DIR="$cache/lambda-runtimes" \
     LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC=${LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC:-0.25} \

@@ -1,0 +1,56 @@
+# DynamoDB Streams + Lambda replication lab. Main commands: `make e2e` and `make test`.
+# Every target that needs tools depends on `setup`, which is idempotent and fast when cached.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+ZIP         := dist/ddbreplica_lambda.zip
+LAMBDA_SRC  := lambda_src/ddbreplica_lambda.py lambda_src/lab_config.py
+CSV         ?= ./data/logfile_stream.csv
+KEEP        ?= 0
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
+# Written by `make setup`: TF (terraform or tofu, one variable for everything downstream) and
+# TF_CLI_CONFIG_FILE (the provider mirror; absent with OFFLINE=0).
+-include build/tf.env
+-include build/terraformrc.env
+export TF TF_CMD TF_CLI_CONFIG_FILE
+
+.PHONY: build setup test test-unit test-localstack lint e2e bench localstack-up localstack-down docs clean
+
+build: $(ZIP) ## Build the Lambda zip (deterministic)
+
+$(ZIP): $(LAMBDA_SRC) tools/build_zip.py
+	python3 tools/build_zip.py $@ $(LAMBDA_SRC)
+
+setup: ## Install/build everything (idempotent; ~1 h the first time for the AWS provider, seconds after)
+	@tools/setup.sh
+
+lint: setup ## ruff, mypy, terraform fmt
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(TF) fmt -check -recursive modules examples
+
+test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest
+
+test-unit: setup ## Unit tests only (moto, no LocalStack)
+	$(PY) -m pytest tests/unit
+
+e2e: setup build ## The whole lab on LocalStack: apply, load, converge, verify, destroy
+	$(PY) tools/e2e.py --csv "$(CSV)" $(if $(filter 1,$(KEEP)),--keep,)
+
+bench: setup build ## Benchmarks with side-by-side baselines -> bench/results.{json,md,png}
+	$(PY) bench/run.py
+
+localstack-up: setup ## Start LocalStack on 127.0.0.1:4566 unless one already answers
+	@tools/localstack.sh up
+
+localstack-down: ## Stop the LocalStack started by localstack-up (never a foreign one)
+	@tools/localstack.sh down
+
+clean: ## Remove build outputs (not the caches)
+	rm -rf dist build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""Build the Lambda zip deterministically: the same sources always give the same bytes.
+
+Plain ``zip -r`` stores file times, permissions and directory order, so every rebuild changes the
+hash and ``terraform plan`` shows a diff. Here: fixed timestamp, sorted names, 0644, fixed compression.
+The stdlib ``zipfile`` is enough; no packaging library offers these guarantees for a two-file bundle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zipfile
+from pathlib import Path
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # earliest time the zip format can store
+FILE_MODE = 0o100644 << 16  # regular file, rw-r--r--
+
+
+def build(sources: list[Path], output: Path) -> None:
+    """Write ``output`` holding ``sources`` (stored by file name) in a reproducible way."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(output.suffix + ".partial")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for source in sorted(sources, key=lambda path: path.name):
+            info = zipfile.ZipInfo(source.name, date_time=FIXED_TIME)
+            info.external_attr = FILE_MODE
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, source.read_bytes(), compresslevel=9)
+    partial.replace(output)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output", type=Path, help="zip file to write, e.g. dist/ddbreplica_lambda.zip")
+    parser.add_argument("sources", type=Path, nargs="+", help="files to put at the root of the zip")
+    args = parser.parse_args(argv)
+    missing = [str(path) for path in args.sources if not path.is_file()]
+    if missing:
+        print(f"error: source file(s) not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    build(args.sources, args.output)
+    print(f"built {args.output} ({args.output.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# make setup: everything the tests, e2e and bench need, idempotent and fast when cached.
+#   1. .venv (Python 3.12, the Lambda runtime we target) with pinned dev dependencies
+#   2. Terraform CLI: terraform >= 1.6 from PATH, else OpenTofu built from the Go module proxy
+#   3. hashicorp/aws built from source into a filesystem mirror (skipped with OFFLINE=0)
+#   4. LocalStack venv (Python >= 3.13) with localstack-core and our extension
+#   5. Lambda runtime venvs (python3.12, python3.13) with boto3, for the subprocess executor
+# Caches live outside the repo in ${XDG_CACHE_HOME:-~/.cache}/ddb-replica (override: DDB_REPLICA_CACHE).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+# shellcheck source=tools/versions.env
+. "$here/versions.env"
+cache=${DDB_REPLICA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ddb-replica}
+mkdir -p "$cache" "$root/build"
+OFFLINE=${OFFLINE:-1}
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+step_start=0
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+step() { step_start=$(now_ms); printf 'setup: %-24s ' "$1"; }
+done_step() { local ms=$(($(now_ms) - step_start)); printf '%s (%d.%01d s)\n' "$1" $((ms / 1000)) $((ms % 1000 / 100)); }
+
+find_python() {  # find_python 3.12 -> path of a python3.12 interpreter
+  local version=$1 candidate
+  for candidate in "python$version" "$(pyenv root 2>/dev/null)/versions/$version"*/bin/"python$version"; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import venv, ensurepip' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  echo "error: Python $version not found (needed for $2)." >&2
+  echo "fix: install it (e.g. 'pyenv install $version' or 'apt-get install python$version-venv') and re-run make setup." >&2
+  return 1
+}
+
+stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# 1. project venv ---------------------------------------------------------------------------------
+step "project venv (.venv)"
+want=$(stamp_of "$root/pyproject.toml" "$root/requirements-dev.lock" "$here/versions.env")
+if [[ -x "$root/.venv/bin/python" && "$(cat "$root/.venv/.stamp" 2>/dev/null)" == "$want" ]]; then
+  done_step "cached"
+else
+  python=$(find_python "$PYTHON_VERSION" "the project venv")
+  [[ -x "$root/.venv/bin/python" ]] || "$python" -m venv "$root/.venv"
+  "$root/.venv/bin/pip" install -q --upgrade pip
+  "$root/.venv/bin/pip" install -q -c "$root/requirements-dev.lock" -e "$root[dev]"
+  echo "$want" >"$root/.venv/.stamp"
+  done_step "installed"
+fi
+
+# 2. Terraform CLI ---------------------------------------------------------------------------------
+step "terraform CLI"
+tf_env="$root/build/tf.env"
+tf=""
+if command -v terraform >/dev/null 2>&1; then
+  version=$(terraform version -json 2>/dev/null | "$root/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["terraform_version"])' || true)
+  if [[ -n "$version" ]] && "$root/.venv/bin/python" -c "import sys; v=tuple(map(int,'$version'.split('-')[0].split('.'))); sys.exit(v < (1,6))"; then
+    tf=$(command -v terraform)
+    label="terraform $version (from PATH)"
+  fi
+fi
+if [[ -z "$tf" ]]; then
+  tf="$cache/opentofu-$OPENTOFU_VERSION/tofu"
+  if [[ ! -x "$tf" ]]; then
+    echo
+    "$here/build-opentofu.sh"
+  fi
+  label="OpenTofu $OPENTOFU_VERSION (built from source: no terraform >= 1.6 on PATH)"
+fi
+printf 'TF=%s\nTF_CMD=%s\n' "$tf" "$tf" >"$tf_env"
+done_step "$label"
+
+# 3. hashicorp/aws provider mirror ------------------------------------------------------------------
+step "hashicorp/aws provider"
+if [[ "$OFFLINE" == "0" ]]; then
+  rm -f "$root/build/terraformrc.env"
+  done_step "skipped (OFFLINE=0: provider comes from the registry)"
+else
+  out=$("$here/build-provider.sh" | tee /dev/stderr | tail -1)
+  printf 'TF_CLI_CONFIG_FILE=%s\n' "$cache/terraformrc" >"$root/build/terraformrc.env"
+  done_step "${out#provider: } "
+fi
+
+# 4. LocalStack venv ---------------------------------------------------------------------------------
+step "LocalStack venv"
+ls_venv="$cache/localstack-$LOCALSTACK_CORE_VERSION"
+want=$(stamp_of "$here/versions.env" "$here/localstack_ext/pyproject.toml")
+if [[ -x "$ls_venv/bin/python" && "$(cat "$ls_venv/.stamp" 2>/dev/null)" == "$want" ]]; then
+  done_step "cached ($ls_venv)"
+else
+  python=$(find_python "$LOCALSTACK_PYTHON_VERSION" "LocalStack (localstack-core $LOCALSTACK_CORE_VERSION uses 3.13 stdlib APIs)")
+  rm -rf "$ls_venv"
+  "$python" -m venv "$ls_venv"
+  "$ls_venv/bin/pip" install -q --upgrade pip
+  # Pins: localstack-core 2026.3.0 breaks with cbor2 6, pyOpenSSL 26 and cryptography 47.
+  "$ls_venv/bin/pip" install -q "localstack-core[runtime]==$LOCALSTACK_CORE_VERSION" \
+    "cbor2<6" "pyopenssl<26" "cryptography<47" service_identity -e "$here/localstack_ext"
+  echo "$want" >"$ls_venv/.stamp"
+  done_step "installed ($ls_venv)"
+fi
+
+# 5. Lambda runtime venvs -----------------------------------------------------------------------------
+step "Lambda runtimes"
+runtimes="$cache/lambda-runtimes"
+made=()
+for version in $LAMBDA_PYTHON_RUNTIMES; do
+  venv="$runtimes/python$version"
+  if [[ -x "$venv/bin/python" && "$(cat "$venv/.stamp" 2>/dev/null)" == "$LAMBDA_RUNTIME_BOTO3_VERSION" ]]; then
+    continue
+  fi
+  python=$(find_python "$version" "the python$version Lambda runtime")
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install -q "boto3==$LAMBDA_RUNTIME_BOTO3_VERSION"
+  echo "$LAMBDA_RUNTIME_BOTO3_VERSION" >"$venv/.stamp"
+  made+=("python$version")
+done
+done_step "${made[*]:-cached} (boto3 $LAMBDA_RUNTIME_BOTO3_VERSION in $runtimes)"
