@@ -1,0 +1,373 @@
+"""`make e2e`: the whole lab on LocalStack — apply, load, converge, verify item by item, destroy.
+
+Steps (each printed as it runs):
+ 1. start LocalStack unless one already answers (a running one is used and left running);
+ 2. ``tflocal init`` + ``tflocal apply`` of examples/workshop;
+ 3. the lab's loader: ``loader/load_logfile.py logfile <CSV>``;
+ 4. wait until the replica equals the source (progress: replica/source items, batches seen);
+    on timeout, a diagnosis: mapping state, function errors from CloudWatch Logs, DLQ depth;
+ 5. verify every item attribute by attribute, counts, a GSI_1 query (projected attributes only);
+    then update 10 and delete 10 items and verify again;
+ 6. the lab's check (``aws dynamodb scan --max-items 2``) and a summary, also in build/e2e-summary.json;
+ 7. ``tflocal destroy`` (not with --keep), stop LocalStack if this run started it.
+Exit 0 only when everything verified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "workshop"
+VENV_BIN = Path(sys.executable).parent
+SUMMARY = ROOT / "build" / "e2e-summary.json"
+REPLICA_GSI_ATTRIBUTES = {"PK", "GSI_1_PK", "bytessent", "requestid", "host"}
+Item = dict[str, Any]
+
+
+class E2EError(Exception):
+    """A failed step; the message says what failed and what to look at."""
+
+
+@dataclass
+class Summary:
+    csv: str
+    rows_loaded: int = 0
+    load_seconds: float = 0.0
+    convergence_seconds: float = 0.0
+    source_items: int = 0
+    replica_items: int = 0
+    invocations: int = 0
+    mismatches: int = 0
+    changes_convergence_seconds: float = 0.0
+    poll_interval_seconds: float = 0.0
+    poll_bound_seconds: float = 0.0
+    verified: bool = False
+    mismatch_examples: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stack:
+    endpoint: str
+    source: str
+    replica: str
+    function: str
+    mapping_uuid: str
+    dlq_url: str | None
+    log_group: str
+
+
+def say(message: str) -> None:
+    print(f"e2e: {message}", flush=True)
+
+
+# -- processes ---------------------------------------------------------------------------------------
+def run(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None, quiet: bool = False) -> str:
+    """Run a command; on failure raise with its output. Returns stdout."""
+    result = subprocess.run(
+        command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, capture_output=quiet, check=False
+    )
+    if result.returncode != 0:
+        output = (result.stdout or "") + (result.stderr or "")
+        raise E2EError(f"`{' '.join(command)}` failed with exit code {result.returncode}\n{output[-3000:]}")
+    return result.stdout or ""
+
+
+def localstack_answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=2) as response:
+            return b'"services"' in response.read()
+    except OSError:
+        return False
+
+
+@contextmanager
+def localstack(endpoint: str) -> Iterator[None]:
+    """Use a running LocalStack, or start one for this run and stop it afterwards."""
+    if localstack_answers(endpoint):
+        say(f"using the LocalStack already running at {endpoint} (it stays running)")
+        yield
+        return
+    run([str(ROOT / "tools" / "localstack.sh"), "up"])
+    try:
+        yield
+    finally:
+        run([str(ROOT / "tools" / "localstack.sh"), "down"])
+
+
+def tflocal(*args: str) -> str:
+    """tflocal with the project's Terraform CLI (TF from `make setup`) in examples/workshop."""
+    tf = os.environ.get("TF") or "terraform"
+    return run([str(VENV_BIN / "tflocal"), *args], cwd=EXAMPLE, env={"TF_CMD": tf}, quiet=args[0] == "output")
+
+
+# -- AWS clients ---------------------------------------------------------------------------------------
+def clients(endpoint: str) -> dict[str, Any]:
+    session = boto3.session.Session(region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    return {name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "lambda", "logs", "sqs")}
+
+
+def scan(ddb: Any, table: str) -> dict[str, Item]:
+    """Every item of a table (strongly consistent), by PK."""
+    items: dict[str, Item] = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            items[item["PK"]["S"]] = item
+    return items
+
+
+def count(ddb: Any, table: str) -> int:
+    total = 0
+    for page in ddb.get_paginator("scan").paginate(TableName=table, Select="COUNT", ConsistentRead=True):
+        total += page["Count"]
+    return total
+
+
+def differences(source: dict[str, Item], replica: dict[str, Item]) -> list[str]:
+    """Keys that are missing, extra or different, with the attributes that differ."""
+    found = [f"missing in replica: {key}" for key in sorted(source.keys() - replica.keys())]
+    found += [f"extra in replica: {key}" for key in sorted(replica.keys() - source.keys())]
+    for key in sorted(source.keys() & replica.keys()):
+        if source[key] != replica[key]:
+            names = sorted(
+                name
+                for name in source[key].keys() | replica[key].keys()
+                if source[key].get(name) != replica[key].get(name)
+            )
+            found.append(f"different: {key} ({', '.join(names)})")
+    return found
+
+
+def function_log_lines(aws: dict[str, Any], stack: Stack) -> list[str]:
+    lines: list[str] = []
+    try:
+        for page in aws["logs"].get_paginator("filter_log_events").paginate(logGroupName=stack.log_group):
+            lines += [event["message"] for event in page["events"]]
+    except aws["logs"].exceptions.ResourceNotFoundException:
+        pass
+    return lines
+
+
+def invocation_count(aws: dict[str, Any], stack: Stack) -> int:
+    return sum(1 for line in function_log_lines(aws, stack) if line.startswith("START RequestId:"))
+
+
+# -- steps ---------------------------------------------------------------------------------------------
+def deploy(endpoint: str) -> Stack:
+    say("tflocal init + apply of examples/workshop")
+    tflocal("init", "-input=false", "-no-color")
+    tflocal("apply", "-auto-approve", "-input=false", "-no-color")
+    outputs = {name: value["value"] for name, value in json.loads(tflocal("output", "-json")).items()}
+    return Stack(
+        endpoint=endpoint,
+        source=outputs["source_table_name"],
+        replica=outputs["replica_table_name"],
+        function=outputs["lambda_function_name"],
+        mapping_uuid=outputs["event_source_mapping_uuid"],
+        dlq_url=outputs.get("dlq_url") or None,
+        log_group=outputs["lambda_cloudwatch_log_group_name"],
+    )
+
+
+def load(stack: Stack, csv: str, summary: Summary) -> None:
+    say(f"loading {csv} into {stack.source} with loader/load_logfile.py")
+    output = run(
+        [sys.executable, "loader/load_logfile.py", stack.source, csv, "--quiet"],
+        env={"AWS_ENDPOINT_URL": stack.endpoint},
+        quiet=True,
+    )
+    print(output, end="")
+    match = re.search(r"RowCount: (\d+), Total seconds: ([0-9.]+)", output.strip().splitlines()[-1])
+    if not match:
+        raise E2EError(f"the loader's last line is not 'RowCount: N, Total seconds: S':\n{output}")
+    summary.rows_loaded, summary.load_seconds = int(match[1]), float(match[2])
+
+
+def converge(aws: dict[str, Any], stack: Stack, timeout: float) -> float:
+    """Wait until the replica equals the source; return the seconds it took. Raise with a diagnosis."""
+    ddb = aws["dynamodb"]
+    started = time.monotonic()
+    last_report = 0.0
+    while True:
+        elapsed = time.monotonic() - started
+        source_count, replica_count = count(ddb, stack.source), count(ddb, stack.replica)
+        if source_count == replica_count and not differences(scan(ddb, stack.source), scan(ddb, stack.replica)):
+            return elapsed
+        if elapsed - last_report >= 1.0:
+            say(f"  converging: replica {replica_count} / source {source_count} items ({elapsed:.1f} s)")
+            last_report = elapsed
+        if elapsed > timeout:
+            raise E2EError(f"replica did not converge within {timeout:.0f} s\n{diagnose(aws, stack)}")
+        time.sleep(0.1)
+
+
+def diagnose(aws: dict[str, Any], stack: Stack) -> str:
+    mapping = aws["lambda"].get_event_source_mapping(UUID=stack.mapping_uuid)
+    lines = [
+        f"event source mapping {stack.mapping_uuid}: State={mapping.get('State')}, "
+        f"LastProcessingResult={mapping.get('LastProcessingResult')}",
+    ]
+    errors = [line for line in function_log_lines(aws, stack) if "[ERROR]" in line or "Task timed out" in line]
+    lines.append(f"function errors in {stack.log_group}: {len(errors)}")
+    lines += [f"  {line.strip()[:300]}" for line in errors[-5:]]
+    if stack.dlq_url:
+        attributes = aws["sqs"].get_queue_attributes(
+            QueueUrl=stack.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        lines.append(f"on-failure queue {stack.dlq_url}: {attributes['ApproximateNumberOfMessages']} message(s)")
+    return "\n".join(lines)
+
+
+def verify(aws: dict[str, Any], stack: Stack, label: str) -> list[str]:
+    """Item-by-item comparison, counts, and the replica's GSI_1 projection."""
+    ddb = aws["dynamodb"]
+    source, replica = scan(ddb, stack.source), scan(ddb, stack.replica)
+    problems = differences(source, replica)
+    if len(source) != len(replica):
+        problems.append(f"counts differ: source {len(source)}, replica {len(replica)}")
+    host_key = next((item["GSI_1_PK"]["S"] for item in source.values() if "GSI_1_PK" in item), None)
+    if host_key:
+        result = ddb.query(
+            TableName=stack.replica,
+            IndexName="GSI_1",
+            KeyConditionExpression="GSI_1_PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": host_key}},
+        )
+        expected = sum(1 for item in source.values() if item.get("GSI_1_PK", {}).get("S") == host_key)
+        if result["Count"] != expected:
+            problems.append(f"GSI_1 query for {host_key}: {result['Count']} items, expected {expected}")
+        for item in result["Items"]:
+            if extra := set(item) - REPLICA_GSI_ATTRIBUTES:
+                problems.append(f"GSI_1 returned unprojected attributes {sorted(extra)} for {item['PK']['S']}")
+    say(f"verify ({label}): {len(source)} source items, {len(replica)} replica items, {len(problems)} mismatches")
+    for problem in problems[:10]:
+        say(f"  {problem}")
+    return problems
+
+
+def change_some(ddb: Any, stack: Stack) -> None:
+    """Update 10 items and delete 10 others in the source, like a user would."""
+    keys = sorted(scan(ddb, stack.source))
+    if len(keys) < 20:
+        raise E2EError(f"need at least 20 items in {stack.source} to update 10 and delete 10; found {len(keys)}")
+    for key in keys[:10]:
+        ddb.update_item(
+            TableName=stack.source,
+            Key={"PK": {"S": key}},
+            UpdateExpression="SET bytessent = bytessent + :one, reviewed = :yes",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":yes": {"BOOL": True}},
+        )
+    for key in keys[-10:]:
+        ddb.delete_item(TableName=stack.source, Key={"PK": {"S": key}})
+    say(f"updated 10 items and deleted 10 items in {stack.source}")
+
+
+def lab_check(stack: Stack) -> None:
+    say(f"lab check: aws dynamodb scan --table-name {stack.replica} --max-items 2 --output text")
+    print(
+        run(
+            [str(VENV_BIN / "aws"), "dynamodb", "scan", "--table-name", stack.replica, "--max-items", "2",
+             "--output", "text", "--endpoint-url", stack.endpoint],
+            quiet=True,
+        ),
+        end="",
+    )
+
+
+def print_summary(summary: Summary) -> None:
+    rows = [
+        ("rows loaded", summary.rows_loaded),
+        ("load seconds", f"{summary.load_seconds:.2f}"),
+        ("convergence seconds (from load start)", f"{summary.convergence_seconds:.2f}"),
+        ("poll-rate bound seconds (batches x interval)", f"{summary.poll_bound_seconds:.2f}"),
+        ("source items / replica items", f"{summary.source_items} / {summary.replica_items}"),
+        ("invocations (batches)", summary.invocations),
+        ("mismatches", summary.mismatches),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print("\n".join(f"  {name:<{width}}  {value}" for name, value in rows))
+
+
+def write_summary(summary: Summary) -> None:
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY.write_text(json.dumps(asdict(summary), indent=2) + "\n")
+    say(f"summary written to {SUMMARY.relative_to(ROOT)}")
+
+
+def lab(endpoint: str, csv: str, keep: bool, timeout: float) -> Summary:
+    summary = Summary(csv=csv)
+    summary.poll_interval_seconds = float(os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.25"))
+    stack = deploy(endpoint)
+    try:
+        aws = clients(endpoint)
+        invocations_before = invocation_count(aws, stack)
+        started = time.monotonic()
+        load(stack, csv, summary)
+        converge(aws, stack, timeout)
+        summary.convergence_seconds = round(time.monotonic() - started, 2)
+        summary.source_items = count(aws["dynamodb"], stack.source)
+        summary.replica_items = count(aws["dynamodb"], stack.replica)
+        summary.invocations = invocation_count(aws, stack) - invocations_before
+        summary.poll_bound_seconds = -(-summary.rows_loaded // 100) * summary.poll_interval_seconds
+        say(f"converged in {summary.convergence_seconds:.2f} s after load start")
+        problems = verify(aws, stack, "after load")
+        change_some(aws["dynamodb"], stack)
+        summary.changes_convergence_seconds = round(converge(aws, stack, timeout), 2)
+        problems += verify(aws, stack, "after updates and deletes")
+        summary.mismatches = len(problems)
+        summary.mismatch_examples = problems[:20]
+        summary.verified = not problems and summary.source_items == summary.replica_items == summary.rows_loaded
+        lab_check(stack)
+    finally:
+        if keep:
+            say("KEEP=1: the stack stays deployed (tflocal destroy in examples/workshop removes it)")
+        else:
+            say("tflocal destroy")
+            tflocal("destroy", "-auto-approve", "-input=false", "-no-color")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the DynamoDB Streams + Lambda lab end to end on LocalStack.")
+    parser.add_argument("--csv", default="./data/logfile_stream.csv", help="workshop-format CSV to load")
+    parser.add_argument("--keep", action="store_true", help="leave the stack deployed (no destroy)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence")
+    args = parser.parse_args(argv)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    if not Path(args.csv).is_file():
+        print(f"error: CSV file {args.csv} not found; pass CSV=<path to a workshop-format file>", file=sys.stderr)
+        return 2
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    try:
+        with localstack(endpoint):
+            summary = lab(endpoint, args.csv, args.keep, args.timeout)
+    except E2EError as error:
+        print(f"e2e: FAILED: {error}", file=sys.stderr)
+        return 1
+    print_summary(summary)
+    write_summary(summary)
+    if not summary.verified:
+        print("e2e: FAILED: the replica does not match the source (see mismatches above)", file=sys.stderr)
+        return 1
+    say("OK: replica verified item by item")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
