@@ -15,12 +15,12 @@ os.environ.setdefault("AWS_REGION", "us-east-1")
 
 
 # ---- LocalStack ------------------------------------------------------------------------------------
-import subprocess  # noqa: E402
-import urllib.request  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALSTACK_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")

@@ -117,8 +117,11 @@ def tflocal(*args: str) -> str:
 
 # -- AWS clients ---------------------------------------------------------------------------------------
 def clients(endpoint: str) -> dict[str, Any]:
-    session = boto3.session.Session(region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    return {name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "lambda", "logs", "sqs")}
+    # Any: the service name is a variable, which the boto3-stubs overloads cannot type.
+    session: Any = boto3.session.Session(region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    return {
+        name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "lambda", "logs", "sqs")
+    }
 
 
 def scan(ddb: Any, table: str) -> dict[str, Item]:
@@ -205,7 +208,9 @@ def converge(aws: dict[str, Any], stack: Stack, timeout: float) -> float:
     while True:
         elapsed = time.monotonic() - started
         source_count, replica_count = count(ddb, stack.source), count(ddb, stack.replica)
-        if source_count == replica_count and not differences(scan(ddb, stack.source), scan(ddb, stack.replica)):
+        if source_count == replica_count and not differences(
+            scan(ddb, stack.source), scan(ddb, stack.replica)
+        ):
             return elapsed
         if elapsed - last_report >= 1.0:
             say(f"  converging: replica {replica_count} / source {source_count} items ({elapsed:.1f} s)")
@@ -221,14 +226,18 @@ def diagnose(aws: dict[str, Any], stack: Stack) -> str:
         f"event source mapping {stack.mapping_uuid}: State={mapping.get('State')}, "
         f"LastProcessingResult={mapping.get('LastProcessingResult')}",
     ]
-    errors = [line for line in function_log_lines(aws, stack) if "[ERROR]" in line or "Task timed out" in line]
+    errors = [
+        line for line in function_log_lines(aws, stack) if "[ERROR]" in line or "Task timed out" in line
+    ]
     lines.append(f"function errors in {stack.log_group}: {len(errors)}")
     lines += [f"  {line.strip()[:300]}" for line in errors[-5:]]
     if stack.dlq_url:
         attributes = aws["sqs"].get_queue_attributes(
             QueueUrl=stack.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
-        lines.append(f"on-failure queue {stack.dlq_url}: {attributes['ApproximateNumberOfMessages']} message(s)")
+        lines.append(
+            f"on-failure queue {stack.dlq_url}: {attributes['ApproximateNumberOfMessages']} message(s)"
+        )
     return "\n".join(lines)
 
 
@@ -252,8 +261,13 @@ def verify(aws: dict[str, Any], stack: Stack, label: str) -> list[str]:
             problems.append(f"GSI_1 query for {host_key}: {result['Count']} items, expected {expected}")
         for item in result["Items"]:
             if extra := set(item) - REPLICA_GSI_ATTRIBUTES:
-                problems.append(f"GSI_1 returned unprojected attributes {sorted(extra)} for {item['PK']['S']}")
-    say(f"verify ({label}): {len(source)} source items, {len(replica)} replica items, {len(problems)} mismatches")
+                problems.append(
+                    f"GSI_1 returned unprojected attributes {sorted(extra)} for {item['PK']['S']}"
+                )
+    say(
+        f"verify ({label}): {len(source)} source items, {len(replica)} replica items, "
+        f"{len(problems)} mismatches"
+    )
     for problem in problems[:10]:
         say(f"  {problem}")
     return problems
@@ -263,7 +277,9 @@ def change_some(ddb: Any, stack: Stack) -> None:
     """Update 10 items and delete 10 others in the source, like a user would."""
     keys = sorted(scan(ddb, stack.source))
     if len(keys) < 20:
-        raise E2EError(f"need at least 20 items in {stack.source} to update 10 and delete 10; found {len(keys)}")
+        raise E2EError(
+            f"need at least 20 items in {stack.source} to update 10 and delete 10; found {len(keys)}"
+        )
     for key in keys[:10]:
         ddb.update_item(
             TableName=stack.source,
@@ -280,8 +296,19 @@ def lab_check(stack: Stack) -> None:
     say(f"lab check: aws dynamodb scan --table-name {stack.replica} --max-items 2 --output text")
     print(
         run(
-            [str(VENV_BIN / "aws"), "dynamodb", "scan", "--table-name", stack.replica, "--max-items", "2",
-             "--output", "text", "--endpoint-url", stack.endpoint],
+            [
+                str(VENV_BIN / "aws"),
+                "dynamodb",
+                "scan",
+                "--table-name",
+                stack.replica,
+                "--max-items",
+                "2",
+                "--output",
+                "text",
+                "--endpoint-url",
+                stack.endpoint,
+            ],
             quiet=True,
         ),
         end="",
@@ -310,7 +337,9 @@ def write_summary(summary: Summary) -> None:
 
 def lab(endpoint: str, csv: str, keep: bool, timeout: float) -> Summary:
     summary = Summary(csv=csv)
-    summary.poll_interval_seconds = float(os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.25"))
+    summary.poll_interval_seconds = float(
+        os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.25")
+    )
     stack = deploy(endpoint)
     try:
         aws = clients(endpoint)
@@ -330,7 +359,9 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float) -> Summary:
         problems += verify(aws, stack, "after updates and deletes")
         summary.mismatches = len(problems)
         summary.mismatch_examples = problems[:20]
-        summary.verified = not problems and summary.source_items == summary.replica_items == summary.rows_loaded
+        summary.verified = (
+            not problems and summary.source_items == summary.replica_items == summary.rows_loaded
+        )
         lab_check(stack)
     finally:
         if keep:
@@ -342,14 +373,19 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float) -> Summary:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the DynamoDB Streams + Lambda lab end to end on LocalStack.")
+    parser = argparse.ArgumentParser(
+        description="Run the DynamoDB Streams + Lambda lab end to end on LocalStack."
+    )
     parser.add_argument("--csv", default="./data/logfile_stream.csv", help="workshop-format CSV to load")
     parser.add_argument("--keep", action="store_true", help="leave the stack deployed (no destroy)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence")
     args = parser.parse_args(argv)
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
     if not Path(args.csv).is_file():
-        print(f"error: CSV file {args.csv} not found; pass CSV=<path to a workshop-format file>", file=sys.stderr)
+        print(
+            f"error: CSV file {args.csv} not found; pass CSV=<path to a workshop-format file>",
+            file=sys.stderr,
+        )
         return 2
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")

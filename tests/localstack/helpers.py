@@ -18,7 +18,8 @@ T = TypeVar("T")
 
 
 def client(service: str, endpoint: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+    session: Any = boto3.session.Session(region_name="us-east-1")  # Any: the service name is a variable
+    return session.client(service, endpoint_url=endpoint)
 
 
 def unique(prefix: str) -> str:
@@ -33,7 +34,7 @@ def zip_of(*names: str) -> bytes:
     return buffer.getvalue()
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.25) -> T:
+def wait_for[T](check: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.25) -> T:
     """Poll ``check`` until it returns something truthy; fail with the last value after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -46,8 +47,13 @@ def wait_for(check: Callable[[], T | None], timeout: float = 30.0, interval: flo
 
 
 def create_function(
-    lam: Any, name: str, handler: str, files: tuple[str, ...], runtime: str = "python3.12",
-    timeout: int = 10, env: dict[str, str] | None = None,
+    lam: Any,
+    name: str,
+    handler: str,
+    files: tuple[str, ...],
+    runtime: str = "python3.12",
+    timeout: int = 10,
+    env: dict[str, str] | None = None,
 ) -> str:
     arn: str = lam.create_function(
         FunctionName=name,
@@ -71,7 +77,7 @@ def create_stream_table(ddb: Any, name: str, stream: bool = True) -> str | None:
     }
     if stream:
         args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
-    table = ddb.create_table(**args)["TableDescription"]
+    table: dict[str, Any] = ddb.create_table(**args)["TableDescription"]
     return table.get("LatestStreamArn")
 
 

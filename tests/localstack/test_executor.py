@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
 from helpers import client, create_function, create_stream_table, scan_all, unique, wait_for
 
 pytestmark = pytest.mark.localstack
@@ -159,7 +163,9 @@ def test_failing_function_goes_to_on_failure_queue_after_retries(lam: Any, ddb: 
     source = unique("src")
     stream_arn = create_stream_table(ddb, source)
     queue_url = sqs.create_queue(QueueName=unique("dlq"))["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     name = unique("boom")
     create_function(lam, name, "probe.boom", ("probe.py",))
     ddb.put_item(TableName=source, Item={"PK": {"S": "poison"}})
@@ -173,9 +179,10 @@ def test_failing_function_goes_to_on_failure_queue_after_retries(lam: Any, ddb: 
     )
 
     def messages() -> list[dict[str, Any]]:
-        return sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        )
+        found: list[dict[str, Any]] = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        return found
 
     received = wait_for(messages, timeout=60)
     assert len(received) == 1

@@ -11,6 +11,7 @@ LocalStack stores in CloudWatch Logs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from localstack import config
+from localstack import config  # type: ignore[attr-defined]
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
@@ -76,12 +77,13 @@ class SubprocessRuntimeExecutor(RuntimeExecutor):
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
         code_dir = str(self.function_version.config.code.get_unzipped_code_location())
+        python = runtime_python(self.function_version.config.runtime)
         self._env = {key: str(value) for key, value in env_vars.items()}
         self._env.update(
             {
                 "LAMBDA_TASK_ROOT": code_dir,
                 "LAMBDA_RUNTIME_DIR": str(WORKER.parent),
-                "PATH": f"{runtime_python(self.function_version.config.runtime).parent}:/usr/local/bin:/usr/bin:/bin",
+                "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
                 "HOME": str(self._dir),
                 "LANG": "en_US.UTF-8",
                 "PYTHONUNBUFFERED": "1",
@@ -116,7 +118,9 @@ class SubprocessRuntimeExecutor(RuntimeExecutor):
         if ready is None or not ready.get("ready"):
             output = self.get_logs()
             self._kill()
-            raise LambdaRuntimeException(f"worker for {self.function_version.qualified_arn} did not start:\n{output}")
+            raise LambdaRuntimeException(
+                f"worker for {self.function_version.qualified_arn} did not start:\n{output}"
+            )
 
     def stop(self) -> None:
         self._kill()
@@ -124,18 +128,14 @@ class SubprocessRuntimeExecutor(RuntimeExecutor):
 
     def _kill(self) -> None:
         if self._proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self._proc.wait()
             self._proc = None
         for stream in (self._requests, self._responses):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         self._requests = self._responses = None
 
     # -- invocation ------------------------------------------------------------------------------
@@ -190,7 +190,9 @@ class SubprocessRuntimeExecutor(RuntimeExecutor):
                 log.write(f"{message}\n")
         else:
             error = {
-                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {exit_code}",
+                "errorMessage": (
+                    f"RequestId: {request_id} Error: Runtime exited with error: exit status {exit_code}"
+                ),
                 "errorType": "Runtime.ExitError",
             }
         LOG.info("lambda %s: %s", self.function_version.qualified_arn, error["errorMessage"])

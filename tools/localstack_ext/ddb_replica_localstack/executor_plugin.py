@@ -1,4 +1,4 @@
-"""plux entry point for the ``subprocess`` Lambda runtime executor (imported lazily, like LocalStack's own)."""
+"""plux entry point of the ``subprocess`` Lambda runtime executor (imported lazily, like LocalStack's)."""
 
 from __future__ import annotations
 

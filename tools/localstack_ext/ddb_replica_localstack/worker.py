@@ -1,14 +1,15 @@
 """Lambda Python runtime worker: imports the handler once, then serves invocations.
 
 Runs inside a runtime venv (python3.12, python3.13 with boto3, like AWS's runtime) and uses only the
-standard library. Requests arrive as JSON lines on one inherited pipe, responses leave on another (their fd numbers
-in ``_WORKER_FDS``);
+standard library. Requests arrive as JSON lines on one inherited pipe, responses leave on another
+(their fd numbers are in ``_WORKER_FDS``);
 stdout and stderr belong to the function (the executor ships them to CloudWatch Logs).
 Error payloads follow AWS's Python runtime: errorMessage, errorType, requestId, stackTrace.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import json
@@ -85,10 +86,8 @@ def run_handler(handler: Callable[[Any, LambdaContext], Any], request: dict[str,
 
 def die_with_parent() -> None:
     """Ask Linux to SIGKILL this worker when the executor process dies, so nothing is left behind."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
 
 
 def main() -> None:

@@ -1,0 +1,460 @@
+"""Replicate a DynamoDB stream into another table: parse -> plan -> write -> report.
+
+Lambda hands the function a batch of stream records (DynamoDB JSON; binary values as base64 text).
+The last change of each key is written to the replica with BatchWriteItem, through the low-level client so
+every value lands exactly as it left the source. The response names every record whose change did not land
+(ReportBatchItemFailures), and Lambda resumes from the earliest of them. The writes are full-image puts and
+deletes by key, so replaying a batch, or any suffix of it, leaves the replica as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypedDict
+
+import boto3
+import lab_config
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestOutputTypeDef, WriteRequestTypeDef
+
+type AttributeValue = dict[str, Any]
+type Item = Mapping[str, AttributeValue]
+
+MAX_BATCH = 25  # BatchWriteItem takes at most 25 requests per call
+SAFETY_MARGIN_MS = 1_500  # stop retrying this long before Lambda's timeout, to return the report in time
+BASE_DELAY_S = 0.05
+MAX_DELAY_S = 2.0
+RETRYABLE_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+# botocore retries throttling and 5xx errors inside one call first; only a few attempts, so that the loop
+# in write(), which knows the time left, decides about the rest.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
+FULL_IMAGE_VIEW_TYPES = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
+MAX_LOGGED_ERRORS = 10
+
+
+class StreamViewTypeError(RuntimeError):
+    """The stream carries no new images, so the replica cannot be written: a configuration error."""
+
+
+class MalformedBatchError(ValueError):
+    """The event or a record has no usable shape or sequence number, so it cannot even be reported."""
+
+
+class MalformedRecordError(ValueError):
+    """A record that cannot be understood; it is reported as failed."""
+
+
+class LambdaContext(Protocol):
+    """The part of Lambda's context object used here."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class ItemFailure(TypedDict):
+    itemIdentifier: str
+
+
+class BatchResponse(TypedDict):
+    batchItemFailures: list[ItemFailure]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One stream record, as the replica write it asks for."""
+
+    sequence: str
+    event_name: str  # INSERT, MODIFY or REMOVE
+    key: Item
+    key_id: str  # the key as canonical text: equal keys, equal text
+    image: Item | None  # the item to put; None for a delete by key
+
+
+@dataclass(frozen=True, slots=True)
+class Unparsed:
+    """A record that could not be parsed; it is reported as failed."""
+
+    sequence: str
+    reason: str
+
+
+type Parsed = Change | Unparsed
+
+
+@dataclass(frozen=True)
+class Target:
+    """The replica table, and the time this invocation may spend writing to it."""
+
+    client: DynamoDBClient
+    table: str
+    context: LambdaContext
+    sleep: Callable[[float], None] = time.sleep
+    margin_ms: int = SAFETY_MARGIN_MS
+
+    def time_left_ms(self) -> int:
+        return self.context.get_remaining_time_in_millis() - self.margin_ms
+
+
+@dataclass
+class Tally:
+    """What one invocation did, for its log line."""
+
+    records: int = 0
+    malformed: int = 0
+    puts: int = 0
+    deletes: int = 0
+    write_calls: int = 0
+    retries: int = 0  # ours and botocore's
+    failures: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+# --- parse -------------------------------------------------------------------------------------------
+
+
+def parse(records: Iterable[object]) -> Iterator[Parsed]:
+    """Turn stream records into changes; a record that cannot be understood becomes Unparsed."""
+    for record in records:
+        sequence = _sequence_number(record)
+        try:
+            yield _change(record, sequence)
+        except MalformedRecordError as error:
+            yield Unparsed(sequence, str(error))
+
+
+def _sequence_number(record: object) -> str:
+    dynamodb = record.get("dynamodb") if isinstance(record, dict) else None
+    sequence = dynamodb.get("SequenceNumber") if isinstance(dynamodb, dict) else None
+    if not isinstance(sequence, str) or not sequence:
+        raise MalformedBatchError(
+            f"stream record without a SequenceNumber, cannot report it: {record!r:.200}"
+        )
+    return sequence
+
+
+def _change(record: Any, sequence: str) -> Change:
+    dynamodb = record["dynamodb"]
+    event_name = record.get("eventName")
+    key = _decode_image(dynamodb.get("Keys"), "Keys")
+    if not key:
+        raise MalformedRecordError("Keys is empty")
+    if event_name == "REMOVE":
+        # LocalStack and moto send REMOVE records with "NewImage": {}; a REMOVE is a delete all the same.
+        return Change(sequence, event_name, key, _key_id(key), None)
+    if event_name not in ("INSERT", "MODIFY"):
+        raise MalformedRecordError(f"unknown eventName {event_name!r}")
+    new_image = dynamodb.get("NewImage")
+    if not new_image:
+        _missing_new_image(dynamodb.get("StreamViewType"), event_name, sequence)
+    return Change(sequence, event_name, key, _key_id(key), _decode_image(new_image, "NewImage"))
+
+
+def _missing_new_image(view_type: object, event_name: str, sequence: str) -> NoReturn:
+    """A stream without new images is a configuration error: fail the whole batch loudly."""
+    if view_type in FULL_IMAGE_VIEW_TYPES:
+        raise MalformedRecordError(f"{event_name} record without NewImage on a {view_type} stream")
+    raise StreamViewTypeError(
+        f"{event_name} record {sequence} has no NewImage: the source table's stream view type is "
+        f"{view_type!r}, which carries no item images to replicate. Set the stream view type to "
+        "NEW_IMAGE or NEW_AND_OLD_IMAGES (stream_view_type in Terraform)."
+    )
+
+
+def _decode_image(image: object, what: str) -> Item:
+    if not isinstance(image, dict):
+        raise MalformedRecordError(f"{what} is not a map: {image!r:.80}")
+    return {name: _decode_value(value) for name, value in image.items()}
+
+
+_SCALAR_TYPES: dict[str, type] = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+
+
+def _decode_value(value: object) -> AttributeValue:
+    """Lambda sends binary as base64 text; the low-level client wants bytes. Anything else passes as is."""
+    if not isinstance(value, dict) or len(value) != 1:
+        raise MalformedRecordError(f"not an attribute value: {value!r:.80}")
+    ((tag, data),) = value.items()
+    if tag == "B":
+        return {"B": _bytes(data)}
+    if tag == "BS":
+        return {"BS": [_bytes(member) for member in _list(data)]}
+    if tag == "M":
+        return {"M": _decode_image(data, "M")}
+    if tag == "L":
+        return {"L": [_decode_value(member) for member in _list(data)]}
+    if tag in ("SS", "NS") and all(isinstance(member, str) for member in _list(data)):
+        return {tag: data}
+    if tag in _SCALAR_TYPES and isinstance(data, _SCALAR_TYPES[tag]):
+        return {tag: data}
+    raise MalformedRecordError(f"not an attribute value: {value!r:.80}")
+
+
+def _bytes(data: object) -> bytes:
+    if not isinstance(data, str):
+        raise MalformedRecordError(f"binary value is not base64 text: {data!r:.80}")
+    try:
+        return base64.b64decode(data, validate=True)
+    except binascii.Error as error:
+        raise MalformedRecordError(f"binary value is not base64 text: {data!r:.80}") from error
+
+
+def _list(data: object) -> list[Any]:
+    if not isinstance(data, list):
+        raise MalformedRecordError(f"not a list: {data!r:.80}")
+    return data
+
+
+def _key_id(key: Mapping[str, Any]) -> str:
+    """Canonical JSON of a key: the same for the decoded event key and for a key in a boto3 response."""
+    return json.dumps(key, sort_keys=True, default=_base64_text)
+
+
+def _base64_text(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"not a key value: {value!r:.80}")
+
+
+# --- plan --------------------------------------------------------------------------------------------
+
+
+def plan(changes: Iterable[Change]) -> list[Change]:
+    """Keep the last change of each key (a put then a delete is a delete), in stream order."""
+    last: dict[str, Change] = {}
+    for change in changes:
+        last.pop(change.key_id, None)  # re-insert, so the order follows each key's last change
+        last[change.key_id] = change
+    return list(last.values())
+
+
+# --- write -------------------------------------------------------------------------------------------
+
+
+def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[str]:
+    """Write changes of distinct keys in BatchWriteItem requests; return the key ids that landed.
+
+    Hand-written rather than boto3's batch_writer: that one works on the resource API, which converts every
+    value through Decimal and TypeSerializer and back, it retries UnprocessedItems without a time limit, and
+    it cannot tell which item failed. Here DynamoDB JSON passes through untouched, retries stop before the
+    Lambda timeout, and a rejected request is split to find the item the replica refuses.
+    """
+    landed: set[str] = set()
+    pending = deque(_chunks(changes, MAX_BATCH))
+    attempt = 0
+    while pending and target.time_left_ms() > 0:
+        batch = pending.popleft()
+        try:
+            unprocessed = _batch_write(batch, target, tally)
+        except ClientError as error:
+            if _error_code(error) == "ValidationException":
+                # DynamoDB rejects the whole request for one bad item: write them one by one to find it.
+                # (moto, and so our LocalStack, may have applied part of it first: harmless, writes are
+                # idempotent.)
+                landed.update(_write_each(batch, target, tally))
+                continue
+            if _error_code(error) not in RETRYABLE_ERRORS:
+                raise
+            unprocessed = batch
+        landed.update({change.key_id for change in batch} - {change.key_id for change in unprocessed})
+        if not unprocessed:
+            attempt = 0
+            continue
+        pending.appendleft(unprocessed)
+        if not _back_off(attempt, target, tally):
+            break
+        attempt += 1
+    return frozenset(landed)
+
+
+def _chunks(changes: Sequence[Change], size: int) -> Iterator[list[Change]]:
+    for start in range(0, len(changes), size):
+        yield list(changes[start : start + size])
+
+
+def _batch_write(batch: list[Change], target: Target, tally: Tally) -> list[Change]:
+    """One BatchWriteItem call; return the changes DynamoDB left unprocessed."""
+    tally.write_calls += 1
+    try:
+        response = target.client.batch_write_item(
+            RequestItems={target.table: [_request(change) for change in batch]}
+        )
+    except ClientError as error:
+        tally.retries += _botocore_retries(error.response)
+        raise
+    tally.retries += _botocore_retries(response)
+    return _unprocessed(batch, response.get("UnprocessedItems", {}).get(target.table, []))
+
+
+def _request(change: Change) -> WriteRequestTypeDef:
+    if change.image is None:
+        return {"DeleteRequest": {"Key": change.key}}
+    return {"PutRequest": {"Item": change.image}}
+
+
+def _unprocessed(batch: list[Change], requests: Sequence[WriteRequestOutputTypeDef]) -> list[Change]:
+    """Map the requests DynamoDB returned as unprocessed back to their changes."""
+    by_key = {change.key_id: change for change in batch}
+    names = batch[0].key.keys()
+    left = []
+    for request in requests:
+        put, delete = request.get("PutRequest"), request.get("DeleteRequest")
+        attributes: Mapping[str, Any] = put["Item"] if put else delete["Key"] if delete else {}
+        change = by_key.get(_key_id({name: attributes[name] for name in names if name in attributes}))
+        if change is None:
+            return batch  # cannot tell which change it was: send them all again, the writes are idempotent
+        left.append(change)
+    return left
+
+
+def _write_each(batch: list[Change], target: Target, tally: Tally) -> set[str]:
+    return {change.key_id for change in batch if _write_one(change, target, tally)}
+
+
+def _write_one(change: Change, target: Target, tally: Tally) -> bool:
+    """PutItem or DeleteItem with retries; False if the replica rejects it or time runs out."""
+    attempt = 0
+    while target.time_left_ms() > 0:
+        try:
+            _single_write(change, target, tally)
+            return True
+        except ClientError as error:
+            if _error_code(error) == "ValidationException":
+                tally.errors.append({"sequence": change.sequence, "error": str(error)})
+                return False
+            if _error_code(error) not in RETRYABLE_ERRORS:
+                raise
+        if not _back_off(attempt, target, tally):
+            return False
+        attempt += 1
+    return False
+
+
+def _single_write(change: Change, target: Target, tally: Tally) -> None:
+    tally.write_calls += 1
+    try:
+        if change.image is None:
+            response: Mapping[str, Any] = target.client.delete_item(TableName=target.table, Key=change.key)
+        else:
+            response = target.client.put_item(TableName=target.table, Item=change.image)
+    except ClientError as error:
+        tally.retries += _botocore_retries(error.response)
+        raise
+    tally.retries += _botocore_retries(response)
+
+
+def _back_off(attempt: int, target: Target, tally: Tally) -> bool:
+    """Sleep before a retry (exponential backoff, full jitter); False if that would overrun the time left."""
+    delay = random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** min(attempt, 10)))
+    if delay * 1000 >= target.time_left_ms():
+        return False
+    target.sleep(delay)
+    tally.retries += 1
+    return True
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _botocore_retries(response: Mapping[str, Any]) -> int:
+    """The attempts botocore's own retry handler added to one call."""
+    return int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+def report(parsed: Sequence[Parsed], landed: frozenset[str]) -> BatchResponse:
+    """Fail every unparsed record and every record of a key whose last change did not land, in order."""
+    failed = {item.sequence for item in parsed if isinstance(item, Unparsed) or item.key_id not in landed}
+    return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in sorted(failed, key=_in_order)]}
+
+
+def _in_order(sequence: str) -> tuple[int, str]:
+    """Sequence numbers are decimal strings of varying length: order by length, then by text."""
+    return (len(sequence), sequence)
+
+
+# --- handler -----------------------------------------------------------------------------------------
+
+
+def replicate(event: Mapping[str, Any], target: Target) -> BatchResponse:
+    """parse -> plan -> write -> report, and one JSON log line."""
+    started = time.perf_counter()
+    tally = Tally()
+    try:
+        parsed = list(parse(_records(event)))
+        changes = plan(item for item in parsed if isinstance(item, Change))
+        _count(tally, parsed, changes)
+        response = report(parsed, write(changes, target, tally))
+        tally.failures = len(response["batchItemFailures"])
+        return response
+    except Exception as error:
+        tally.errors.append({"error": f"{type(error).__name__}: {error}"})
+        raise
+    finally:
+        _log(target.table, tally, started)
+
+
+def _records(event: Mapping[str, Any]) -> list[object]:
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise MalformedBatchError("the event has no Records list: is this a DynamoDB stream event?")
+    return records
+
+
+def _count(tally: Tally, parsed: Sequence[Parsed], changes: Sequence[Change]) -> None:
+    tally.records = len(parsed)
+    tally.puts = sum(change.image is not None for change in changes)
+    tally.deletes = len(changes) - tally.puts
+    unparsed = [item for item in parsed if isinstance(item, Unparsed)]
+    tally.malformed = len(unparsed)
+    tally.errors.extend({"sequence": item.sequence, "error": item.reason} for item in unparsed)
+
+
+def _log(table: str, tally: Tally, started: float) -> None:
+    line = {
+        "message": "replicate",
+        "table": table,
+        "records": tally.records,
+        "malformed": tally.malformed,
+        "puts": tally.puts,
+        "deletes": tally.deletes,
+        "write_calls": tally.write_calls,
+        "retries": tally.retries,
+        "failures": tally.failures,
+        "errors": tally.errors[:MAX_LOGGED_ERRORS],
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    print(json.dumps(line), flush=True)
+
+
+@functools.cache
+def replica_client(region: str | None) -> DynamoDBClient:
+    """One low-level client per container and region: creating one costs tens of milliseconds."""
+    return boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+
+
+def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> BatchResponse:
+    """Lambda entry point: settings from the environment, the container's client, then replicate."""
+    settings = lab_config.load()
+    target = Target(replica_client(settings.replica_region), settings.replica_table, context)
+    return replicate(event, target)

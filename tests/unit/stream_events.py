@@ -1,0 +1,257 @@
+"""Lambda events built from real stream records, and what the handler tests need around them.
+
+A moto table with a stream is written to; its stream is read with GetShardIterator(TRIM_HORIZON) and
+GetRecords; each record is wrapped as Lambda delivers it: the GetRecords record serialized as JSON (binary
+becomes base64 text, ApproximateCreationDateTime epoch seconds) plus eventSourceARN.
+
+Import with ``sys.path`` pointing at this folder (tests/unit has no package, and a second ``conftest`` module
+would clash with tests/conftest.py under mypy).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import functools
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+from unittest import mock
+
+import boto3
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.literals import ScalarAttributeTypeType
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+
+REGION = "us-east-1"
+SOURCE = "logfile"
+REPLICA = "logfile_replica"
+
+type LambdaRecord = dict[str, Any]
+type KeySchema = Sequence[tuple[str, ScalarAttributeTypeType]]
+
+PK: KeySchema = (("PK", "S"),)
+
+
+@contextmanager
+def moto_aws() -> Iterator[None]:
+    """In-process moto, with any endpoint from the developer's shell (e.g. LocalStack) out of the way."""
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    with mock.patch.dict(os.environ, environ, clear=True), mock_aws():
+        yield
+
+
+def dynamodb(region: str = REGION) -> DynamoDBClient:
+    """A new client, e.g. for the handler or for hooks that must not outlive a test."""
+    return boto3.client("dynamodb", region_name=region)
+
+
+@functools.cache
+def _shared(region: str = REGION) -> DynamoDBClient:
+    """The helpers' own client; creating one per call would double the run time of the property test."""
+    return dynamodb(region)
+
+
+def create_table(
+    name: str,
+    *,
+    keys: KeySchema = PK,
+    stream_view_type: str | None = None,
+    index_key: tuple[str, ScalarAttributeTypeType] | None = None,
+    region: str = REGION,
+) -> str:
+    """A pay-per-request table: keys as (name, type), hash first; optional stream and GSI. Its stream ARN."""
+    client = _shared(region)
+    attributes = dict(keys) | dict([index_key] if index_key else [])
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+        KeySchema=[
+            {"AttributeName": n, "KeyType": "HASH" if i == 0 else "RANGE"} for i, (n, _) in enumerate(keys)
+        ],
+        **_stream_specification(stream_view_type),
+        **_index(index_key),
+    )
+    return client.describe_table(TableName=name)["Table"].get("LatestStreamArn", "")
+
+
+def _stream_specification(view_type: str | None) -> dict[str, Any]:
+    if view_type is None:
+        return {}
+    return {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": view_type}}
+
+
+def _index(index_key: tuple[str, ScalarAttributeTypeType] | None) -> dict[str, Any]:
+    if index_key is None:
+        return {}
+    index = {
+        "IndexName": "GSI_1",
+        "KeySchema": [{"AttributeName": index_key[0], "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    return {"GlobalSecondaryIndexes": [index]}
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A moto table with a stream; records() gives what was written to it, as Lambda would deliver it."""
+
+    name: str
+    stream_arn: str
+
+    @classmethod
+    def create(
+        cls,
+        name: str = SOURCE,
+        *,
+        keys: KeySchema = PK,
+        view_type: str = "NEW_IMAGE",
+        index_key: tuple[str, ScalarAttributeTypeType] | None = None,
+    ) -> SourceTable:
+        return cls(name, create_table(name, keys=keys, stream_view_type=view_type, index_key=index_key))
+
+    def put(self, *items: Mapping[str, Any]) -> None:
+        for item in items:
+            _shared().put_item(TableName=self.name, Item=item)
+
+    def delete(self, key: Mapping[str, Any]) -> None:
+        _shared().delete_item(TableName=self.name, Key=key)
+
+    def records(self) -> list[LambdaRecord]:
+        return [lambda_record(record, self.stream_arn) for record in get_records(self.stream_arn)]
+
+    def items(self) -> list[dict[str, Any]]:
+        return scan(self.name)
+
+
+def get_records(stream_arn: str) -> list[Mapping[str, Any]]:
+    """Every record of the stream's shards, from TRIM_HORIZON, as boto3 parses them."""
+    streams: DynamoDBStreamsClient = boto3.client("dynamodbstreams", region_name=REGION)
+    records: list[Mapping[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while True:
+            page = streams.get_records(ShardIterator=iterator)
+            if not page["Records"]:
+                break
+            records.extend(cast(list[Mapping[str, Any]], page["Records"]))
+            iterator = page["NextShardIterator"]
+    return records
+
+
+def lambda_record(record: Mapping[str, Any], stream_arn: str) -> LambdaRecord:
+    """A GetRecords record as Lambda passes it to the function: JSON, plus the stream ARN."""
+    wire: LambdaRecord = json.loads(json.dumps(record, default=_json_value))
+    return wire | {"eventSourceARN": stream_arn}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    raise TypeError(f"not JSON serializable: {value!r}")
+
+
+def lambda_event(records: Iterable[LambdaRecord]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def sequence_numbers(records: Iterable[LambdaRecord]) -> list[str]:
+    return [record["dynamodb"]["SequenceNumber"] for record in records]
+
+
+def failures(*sequences: str) -> dict[str, list[dict[str, str]]]:
+    """The handler response that reports these records (an empty list: nothing failed)."""
+    return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in sequences]}
+
+
+def scan(table: str, region: str = REGION) -> list[dict[str, Any]]:
+    """Every item of a table in DynamoDB JSON (low-level client, binary as bytes), in a stable order."""
+    client = _shared(region)
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"TableName": table}
+    while True:
+        page = client.scan(**request)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=_canonical)
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _canonical(item: Mapping[str, Any]) -> str:
+    return json.dumps(item, sort_keys=True, default=_json_value)
+
+
+@dataclass
+class FakeContext:
+    """Lambda's context, with a clock that moves only when sleep() is called."""
+
+    remaining_ms: float = 60_000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.remaining_ms)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.remaining_ms -= seconds * 1000
+
+
+@dataclass
+class FaultyClient:
+    """A DynamoDB client whose write calls follow a script of faults, then `then` for every later call.
+
+    "ok" passes the call through; "throttle" raises ProvisionedThroughputExceededException without writing;
+    "unprocessed" writes every second request of a BatchWriteItem and returns the others as UnprocessedItems
+    (a PutItem/DeleteItem is throttled instead); "invalid" raises ValidationException.
+    """
+
+    client: DynamoDBClient
+    script: list[str] = field(default_factory=list)
+    then: str = "ok"
+    calls: list[str] = field(default_factory=list)
+
+    def batch_write_item(self, **request: Any) -> Any:
+        fault = self._next("BatchWriteItem")
+        if fault != "unprocessed":
+            return self.client.batch_write_item(**request)
+        ((table, writes),) = request["RequestItems"].items()
+        kept, held = writes[1::2], writes[::2]
+        if kept:
+            self.client.batch_write_item(RequestItems={table: kept})
+        return {"UnprocessedItems": {table: held}, "ResponseMetadata": {"RetryAttempts": 0}}
+
+    def put_item(self, **request: Any) -> Any:
+        self._next("PutItem")
+        return self.client.put_item(**request)
+
+    def delete_item(self, **request: Any) -> Any:
+        self._next("DeleteItem")
+        return self.client.delete_item(**request)
+
+    def as_client(self) -> DynamoDBClient:
+        return cast("DynamoDBClient", self)
+
+    def _next(self, operation: str) -> str:
+        self.calls.append(operation)
+        fault = self.script.pop(0) if self.script else self.then
+        if fault == "throttle" or (fault == "unprocessed" and operation != "BatchWriteItem"):
+            raise _error("ProvisionedThroughputExceededException", operation)
+        if fault == "invalid":
+            raise _error("ValidationException", operation)
+        return fault
+
+
+def _error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
