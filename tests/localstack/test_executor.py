@@ -194,3 +194,37 @@ def test_failing_function_goes_to_on_failure_queue_after_retries(lam: Any, ddb: 
     assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert body["requestContext"]["approximateInvokeCount"] == 2
     assert messages() == []
+
+
+def test_index_key_type_mismatch_is_rejected_like_aws(ddb: Any) -> None:
+    """moto accepts an N value for an S-typed index key; AWS (and so our provider) rejects the write."""
+    table = unique("drift")
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "GSI_1_PK", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI_1",
+                "KeySchema": [{"AttributeName": "GSI_1_PK", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    good = {"PK": {"S": "good"}, "GSI_1_PK": {"S": "host#a"}}
+    bad = {"PK": {"S": "bad"}, "GSI_1_PK": {"N": "42"}}
+
+    with pytest.raises(ddb.exceptions.ClientError, match="Type mismatch for Index Key GSI_1_PK"):
+        ddb.put_item(TableName=table, Item=bad)
+    with pytest.raises(ddb.exceptions.ClientError, match="ValidationException"):
+        ddb.batch_write_item(
+            RequestItems={table: [{"PutRequest": {"Item": good}}, {"PutRequest": {"Item": bad}}]}
+        )
+
+    assert scan_all(ddb, table) == {}  # the rejected batch wrote nothing, as on AWS
+    ddb.put_item(TableName=table, Item=good)
+    assert scan_all(ddb, table) == {"good": good}

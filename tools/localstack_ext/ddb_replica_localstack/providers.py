@@ -3,15 +3,22 @@
 LocalStack's own providers run DynamoDB Local (a Java download we may not use). These providers are
 empty subclasses of the generated API classes, so every operation raises ``NotImplementedError`` and
 ``MotoFallbackDispatcher`` forwards it to moto. Operations moto lacks but the Terraform AWS provider
-calls are answered here the way AWS answers them.
+calls are answered here the way AWS answers them, and one check AWS makes but moto skips (index key
+types on writes, which is how schema drift between a source and its replica shows) is added.
 """
 
 from __future__ import annotations
 
-from localstack.aws.api import RequestContext
+from typing import Any
+
+from localstack.aws.api import CommonServiceException, RequestContext, handler
 from localstack.aws.api.dynamodb import (
+    BatchWriteItemInput,
+    BatchWriteItemOutput,
     DescribeKinesisStreamingDestinationOutput,
     DynamodbApi,
+    PutItemInput,
+    PutItemOutput,
     ResourceNotFoundException,
     TableArn,
 )
@@ -24,18 +31,60 @@ def _table_name(table: str) -> str:
     return table.split(":table/", 1)[1].split("/", 1)[0] if ":table/" in table else table
 
 
+def _moto_table(context: RequestContext, table: str) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[context.account_id][context.region].tables.get(_table_name(table))
+
+
+def _check_index_key_types(context: RequestContext, table_name: str, item: dict[str, Any]) -> None:
+    """Reject an item whose index key attribute has another type than the index defines, as AWS does
+    ("Type mismatch for Index Key"). moto accepts such items silently."""
+    table = _moto_table(context, table_name)
+    if table is None:
+        return  # moto answers ResourceNotFoundException itself
+    types = {definition["AttributeName"]: definition["AttributeType"] for definition in table.attr}
+    for index in [*table.indexes, *table.global_indexes]:
+        for key in index.schema:
+            name = key["AttributeName"]
+            actual = next(iter(item[name]), None) if isinstance(item.get(name), dict) else None
+            if actual is not None and actual != types.get(name, actual):
+                raise CommonServiceException(
+                    "ValidationException",
+                    "One or more parameter values were invalid: Type mismatch for Index Key "
+                    f"{name} Expected: {types[name]} Actual: {actual} IndexName: {index.name}",
+                )
+
+
 class MotoDynamoDBProvider(DynamodbApi):
     """DynamoDB served by moto."""
+
+    @handler("PutItem", expand=False)
+    def put_item(self, context: RequestContext, put_item_input: PutItemInput) -> PutItemOutput:
+        from localstack.services.moto import call_moto
+
+        _check_index_key_types(context, put_item_input["TableName"], put_item_input["Item"])
+        return call_moto(context)
+
+    @handler("BatchWriteItem", expand=False)
+    def batch_write_item(
+        self, context: RequestContext, batch_write_item_input: BatchWriteItemInput
+    ) -> BatchWriteItemOutput:
+        from localstack.services.moto import call_moto
+
+        # AWS validates the whole request before writing any of it.
+        for table_name, requests in batch_write_item_input["RequestItems"].items():
+            for request in requests:
+                if put := request.get("PutRequest"):
+                    _check_index_key_types(context, table_name, put["Item"])
+        return call_moto(context)
 
     def describe_kinesis_streaming_destination(
         self, context: RequestContext, table_name: TableArn, **kwargs: object
     ) -> DescribeKinesisStreamingDestinationOutput:
         # moto has no Kinesis streaming destinations; the AWS provider reads them for every table.
-        from moto.dynamodb.models import dynamodb_backends
-
         name = _table_name(table_name)
-        backend = dynamodb_backends[context.account_id][context.region]
-        if name not in backend.tables:
+        if _moto_table(context, name) is None:
             raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
         return DescribeKinesisStreamingDestinationOutput(TableName=name, KinesisDataStreamDestinations=[])
 
