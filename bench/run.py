@@ -1,0 +1,255 @@
+"""`make bench`: every benchmark in one run, with its baseline measured beside it on this machine.
+
+- loader:   rows/s of loader/load_logfile.py vs the lab's one-put_item-per-row loader (LocalStack)
+- handler:  write calls per 100-record batch and CPU µs per record vs the lab's handler (moto in-process)
+- pipeline: `make e2e` convergence seconds for the workshop data vs the poll-rate bound
+- setup:    `make setup` time when everything is cached
+
+Writes bench/results.json, bench/results.md and bench/results.png. Exits non-zero only when a run failed;
+no figure is judged here (the goals are printed beside the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> tuple[int, float]:
+    """Run a command with its output shown; return its exit code and wall seconds."""
+    started = time.perf_counter()
+    code = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, check=False).returncode
+    return code, time.perf_counter() - started
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def localstack_answers() -> bool:
+    try:
+        with urllib.request.urlopen(f"{ENDPOINT}/_localstack/health", timeout=2) as response:
+            return b'"services"' in response.read()
+    except OSError:
+        return False
+
+
+@contextmanager
+def localstack() -> Iterator[None]:
+    if localstack_answers():
+        yield
+        return
+    subprocess.run([str(ROOT / "tools" / "localstack.sh"), "up"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run([str(ROOT / "tools" / "localstack.sh"), "down"], check=False)
+
+
+def bench_loader(runs: int) -> dict[str, Any]:
+    out = ROOT / "build" / "bench-loader.json"
+    code, _ = run(
+        [
+            sys.executable,
+            "bench/loader_bench.py",
+            "--endpoint-url",
+            ENDPOINT,
+            "--runs",
+            str(runs),
+            "--json",
+            str(out),
+        ]
+    )
+    return {"exit_code": code, **(read_json(out) if out.exists() else {})}
+
+
+def bench_handler() -> dict[str, Any]:
+    out = ROOT / "build" / "bench-handler.json"
+    code, _ = run([sys.executable, "bench/handler_bench.py", "--json", str(out)])
+    return {"exit_code": code, **(read_json(out) if out.exists() else {})}
+
+
+def bench_pipeline() -> dict[str, Any]:
+    summary = ROOT / "build" / "e2e-summary.json"
+    summary.unlink(missing_ok=True)
+    code, _ = run([sys.executable, "tools/e2e.py"])
+    return {"exit_code": code, **(read_json(summary) if summary.exists() else {})}
+
+
+def bench_setup() -> dict[str, Any]:
+    code, seconds = run(["bash", "tools/setup.sh"])
+    return {"exit_code": code, "cached_seconds": round(seconds, 2)}
+
+
+def versions() -> dict[str, str]:
+    env = dict(
+        line.split("=", 1)
+        for line in (ROOT / "tools" / "versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    tf = os.environ.get("TF", "terraform")
+    tf_version = subprocess.run(
+        [tf, "version"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()
+    return {
+        "python": platform.python_version(),
+        "terraform_cli": tf_version[0] if tf_version else tf,
+        "aws_provider": f"{env.get('AWS_PROVIDER_VERSION')} ({env.get('AWS_PROVIDER_COMMIT')})",
+        "localstack_core": env.get("LOCALSTACK_CORE_VERSION", "?"),
+    }
+
+
+def machine() -> dict[str, str]:
+    return {
+        "platform": platform.platform(),
+        "cpus": str(os.cpu_count()),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    loader, handler, pipeline = results["loader"], results["handler"], results["pipeline"]
+    lab_l, ours_l = loader.get("results", {}).get("lab", {}), loader.get("results", {}).get("ours", {})
+    lab_h, ours_h = handler.get("lab", {}), handler.get("ours", {})
+    rows = [
+        (
+            "loader rows/s (best of runs)",
+            ours_l.get("rows_per_second"),
+            lab_l.get("rows_per_second"),
+            f"{fmt(loader.get('speedup'), 1)}x",
+            ">= 10x",
+        ),
+        (
+            "handler write calls / 100 records",
+            ours_h.get("write_calls"),
+            lab_h.get("write_calls"),
+            "",
+            "<= 4",
+        ),
+        (
+            "handler CPU µs / record",
+            ours_h.get("cpu_us_per_record"),
+            lab_h.get("cpu_us_per_record"),
+            fmt(_ratio(ours_h.get("cpu_us_per_record"), lab_h.get("cpu_us_per_record"))) + "x",
+            "<= 0.2x",
+        ),
+        (
+            "pipeline convergence s (2000 rows)",
+            pipeline.get("convergence_seconds"),
+            pipeline.get("poll_bound_seconds"),
+            fmt(_ratio(pipeline.get("convergence_seconds"), pipeline.get("poll_bound_seconds")))
+            + "x of bound",
+            "<= 1.5x bound",
+        ),
+        ("make setup, cached (s)", results["setup"].get("cached_seconds"), "", "", "<= 10 s"),
+    ]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {results['date']} by `make bench` on {results['machine']['platform']} "
+        f"({results['machine']['cpus']} CPUs); versions: "
+        + ", ".join(f"{name} {value}" for name, value in results["versions"].items())
+        + ".",
+        "",
+        "| figure | ours | baseline | ratio | goal |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {name} | {fmt(ours)} | {fmt(base)} | {ratio} | {goal} |"
+            for name, ours, base, ratio, goal in rows
+        ],
+        "",
+        "Baselines: the lab's loader (one `put_item` per row) and handler (one `put_item` per record), run",
+        "in the same process against the same LocalStack/moto; the pipeline's baseline is the poll-rate",
+        "bound (batches of 100 x the mapping's poll interval).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    return a / b if isinstance(a, int | float) and isinstance(b, int | float) and b else None
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    loader, pipeline = results["loader"].get("results", {}), results["pipeline"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    rates = [
+        loader.get("lab", {}).get("rows_per_second") or 0,
+        loader.get("ours", {}).get("rows_per_second") or 0,
+    ]
+    left.bar(
+        ["lab loader\n(put_item per row)", "ours\n(batch_writer, threads)"], rates, color=["grey", "tab:blue"]
+    )
+    left.set_ylabel("rows / s (higher is better)")
+    left.set_title("Loader, 2000 workshop rows, LocalStack")
+    seconds = [pipeline.get("poll_bound_seconds") or 0, pipeline.get("convergence_seconds") or 0]
+    right.bar(["poll-rate bound", "measured"], seconds, color=["grey", "tab:green"])
+    right.set_ylabel("seconds from load start (lower is better)")
+    right.set_title("Replica convergence, 2000 rows")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="loader runs per loader (best counts)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    (ROOT / "build").mkdir(exist_ok=True)
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+    }
+    results["versions"] = versions()
+    say("setup (cached)")
+    results["setup"] = bench_setup()
+    say("handler (moto in-process)")
+    results["handler"] = bench_handler()
+    with localstack():
+        say("loader (LocalStack)")
+        results["loader"] = bench_loader(args.runs)
+        say("pipeline (make e2e on LocalStack)")
+        results["pipeline"] = bench_pipeline()
+    (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (BENCH / "results.md").write_text(markdown(results), encoding="utf-8")
+    chart(results, BENCH / "results.png")
+    print(markdown(results))
+    say("wrote bench/results.json, bench/results.md, bench/results.png")
+    failed = [name for name in ("setup", "handler", "loader", "pipeline") if results[name].get("exit_code")]
+    if failed:
+        print(f"bench: FAILED runs: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
