@@ -13,6 +13,8 @@ mirror="$cache/provider-mirror/$key"
 binary="terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
 target="$mirror/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64/$binary"
 cli_config="$cache/terraformrc"
+# Progress goes to stderr; the one-line result ("cached ..." / "built ...") to stdout, for make setup.
+exec 3>&1 1>&2
 
 write_cli_config() {
   cat >"$cli_config.tmp" <<CFG
@@ -32,7 +34,7 @@ CFG
 
 if [[ -x "$target" ]]; then
   write_cli_config
-  echo "provider: cached $target"
+  echo "provider: cached $target" >&3
   exit 0
 fi
 
@@ -73,4 +75,4 @@ other="$mirror/registry.opentofu.org/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_a
 mkdir -p "$other"
 ln -f "$target" "$other/$binary" 2>/dev/null || cp "$target" "$other/$binary"
 write_cli_config
-echo "provider: built $target in $(( $(date +%s) - start )) s"
+echo "provider: built $target in $(( $(date +%s) - start )) s" >&3

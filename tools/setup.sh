@@ -36,6 +36,17 @@ find_python() {  # find_python 3.12 -> path of a python3.12 interpreter
 
 stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
 
+# pip is chatty (setuptools warnings on editable installs): keep its output in a log, show it on failure.
+pip_log="$root/build/setup-pip.log"
+quiet_pip() {
+  if ! "$@" >>"$pip_log" 2>&1; then
+    echo >&2
+    tail -30 "$pip_log" >&2
+    echo "error: '$*' failed (full log: $pip_log); check that the package index is reachable." >&2
+    return 1
+  fi
+}
+
 # 1. project venv ---------------------------------------------------------------------------------
 step "project venv (.venv)"
 want=$(stamp_of "$root/pyproject.toml" "$root/requirements-dev.lock" "$here/versions.env")
@@ -44,8 +55,8 @@ if [[ -x "$root/.venv/bin/python" && "$(cat "$root/.venv/.stamp" 2>/dev/null)" =
 else
   python=$(find_python "$PYTHON_VERSION" "the project venv")
   [[ -x "$root/.venv/bin/python" ]] || "$python" -m venv "$root/.venv"
-  "$root/.venv/bin/pip" install -q --upgrade pip
-  "$root/.venv/bin/pip" install -q -c "$root/requirements-dev.lock" -e "$root[dev]"
+  quiet_pip "$root/.venv/bin/pip" install --upgrade pip
+  quiet_pip "$root/.venv/bin/pip" install -c "$root/requirements-dev.lock" -e "$root[dev]"
   echo "$want" >"$root/.venv/.stamp"
   done_step "installed"
 fi
@@ -78,7 +89,7 @@ if [[ "$OFFLINE" == "0" ]]; then
   rm -f "$root/build/terraformrc.env"
   done_step "skipped (OFFLINE=0: provider comes from the registry)"
 else
-  out=$("$here/build-provider.sh" | tee /dev/stderr | tail -1)
+  out=$("$here/build-provider.sh")
   printf 'TF_CLI_CONFIG_FILE=%s\n' "$cache/terraformrc" >"$root/build/terraformrc.env"
   done_step "${out#provider: } "
 fi
@@ -93,9 +104,9 @@ else
   python=$(find_python "$LOCALSTACK_PYTHON_VERSION" "LocalStack (localstack-core $LOCALSTACK_CORE_VERSION uses 3.13 stdlib APIs)")
   rm -rf "$ls_venv"
   "$python" -m venv "$ls_venv"
-  "$ls_venv/bin/pip" install -q --upgrade pip
+  quiet_pip "$ls_venv/bin/pip" install --upgrade pip
   # Pins: localstack-core 2026.3.0 breaks with cbor2 6, pyOpenSSL 26 and cryptography 47.
-  "$ls_venv/bin/pip" install -q "localstack-core[runtime]==$LOCALSTACK_CORE_VERSION" \
+  quiet_pip "$ls_venv/bin/pip" install "localstack-core[runtime]==$LOCALSTACK_CORE_VERSION" \
     "cbor2<6" "pyopenssl<26" "cryptography<47" service_identity -e "$here/localstack_ext"
   echo "$want" >"$ls_venv/.stamp"
   done_step "installed ($ls_venv)"
@@ -113,7 +124,7 @@ for version in $LAMBDA_PYTHON_RUNTIMES; do
   python=$(find_python "$version" "the python$version Lambda runtime")
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install -q "boto3==$LAMBDA_RUNTIME_BOTO3_VERSION"
+  quiet_pip "$venv/bin/pip" install "boto3==$LAMBDA_RUNTIME_BOTO3_VERSION"
   echo "$LAMBDA_RUNTIME_BOTO3_VERSION" >"$venv/.stamp"
   made+=("python$version")
 done
