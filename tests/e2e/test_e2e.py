@@ -1,0 +1,141 @@
+"""The lab end to end on LocalStack (Terraform apply, loader, stream, function, replica), on a slice of
+the workshop data, plus the failure path: a record the replica rejects reaches the on-failure queue."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+from e2e import setup_env  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+DRIFT = Path(__file__).parent / "schema_drift"
+SUMMARY = ROOT / "build" / "e2e-summary.json"
+
+pytestmark = pytest.mark.localstack
+
+
+def tool_env(endpoint: str) -> dict[str, str]:
+    """The environment `make` gives tools: TF / TF_CLI_CONFIG_FILE from `make setup`'s build/*.env."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, **setup_env()}
+    env["TF_CMD"] = env.get("TF", "terraform")
+    return env
+
+
+def run_e2e(endpoint: str, csv: Path, keep: bool) -> dict[str, Any]:
+    command = [sys.executable, "tools/e2e.py", "--csv", str(csv), *(["--keep"] if keep else [])]
+    result = subprocess.run(command, cwd=ROOT, env=tool_env(endpoint), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    summary: dict[str, Any] = json.loads(SUMMARY.read_text())
+    return summary
+
+
+def client(service: str, endpoint: str) -> Any:
+    session: Any = boto3.session.Session(region_name="us-east-1")  # Any: the service name is a variable
+    return session.client(service, endpoint_url=endpoint)
+
+
+def test_lab_on_a_slice_is_idempotent_with_keep_then_destroys(localstack: str, tmp_path: Path) -> None:
+    # GIVEN the first 150 rows of the workshop data
+    rows = (ROOT / "data" / "logfile_stream.csv").read_text(encoding="utf-8").splitlines(keepends=True)[:150]
+    csv = tmp_path / "slice.csv"
+    csv.write_text("".join(rows), encoding="utf-8")
+
+    # WHEN the lab runs twice with KEEP=1 (no destroy in between), then once more without it
+    first = run_e2e(localstack, csv, keep=True)
+    second = run_e2e(localstack, csv, keep=True)
+    third = run_e2e(localstack, csv, keep=False)
+
+    # THEN every run verified the replica item by item, with the same counts
+    for summary in (first, second, third):
+        assert summary["verified"] is True
+        assert summary["mismatches"] == 0
+        assert summary["rows_loaded"] == summary["source_items"] == summary["replica_items"] == 150
+        assert summary["invocations"] >= 2  # 150 records: at least two batches of at most 100
+    # AND the last run destroyed the stack
+    ddb = client("dynamodb", localstack)
+    assert not {"logfile", "logfile_replica"} & set(ddb.list_tables()["TableNames"])
+
+
+def tflocal(endpoint: str, *args: str) -> str:
+    result = subprocess.run(
+        [str(VENV_BIN / "tflocal"), *args], cwd=DRIFT, env=tool_env(endpoint), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def test_record_rejected_by_replica_goes_to_on_failure_queue(localstack: str) -> None:
+    name = f"drift-{uuid.uuid4().hex[:6]}"
+    variables = [
+        "-var",
+        f"name={name}",
+        "-var",
+        f"lambda_package_path={ROOT / 'dist' / 'ddbreplica_lambda.zip'}",
+    ]
+    tflocal(localstack, "init", "-input=false", "-no-color")
+    tflocal(localstack, "apply", "-auto-approve", "-input=false", "-no-color", *variables)
+    try:
+        outputs = {k: v["value"] for k, v in json.loads(tflocal(localstack, "output", "-json")).items()}
+        ddb, sqs = client("dynamodb", localstack), client("sqs", localstack)
+        source, replica = outputs["source_table_name"], outputs["replica_table_name"]
+
+        # GIVEN 20 items, one of which has a numeric GSI_1_PK the replica's string-keyed GSI refuses
+        for i in range(20):
+            gsi = {"N": "42"} if i == 7 else {"S": f"host#{i}"}
+            ddb.put_item(
+                TableName=source, Item={"PK": {"S": f"k{i:02d}"}, "GSI_1_PK": gsi, "n": {"N": str(i)}}
+            )
+        poison_sequence = _sequence_of(localstack, outputs["source_table_stream_arn"], "k07")
+
+        # THEN the poison record's batch reaches the on-failure queue, with the stream coordinates
+        message = _wait_for_message(sqs, outputs["dlq_url"])
+        info = message["DDBStreamBatchInfo"]
+        assert info["streamArn"] == outputs["source_table_stream_arn"]
+        assert int(info["startSequenceNumber"]) <= int(poison_sequence) <= int(info["endSequenceNumber"])
+        assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+        # AND every other item replicated, exactly
+        items = {item["PK"]["S"]: item for item in ddb.scan(TableName=replica, ConsistentRead=True)["Items"]}
+        expected = {
+            item["PK"]["S"]: item for item in ddb.scan(TableName=source)["Items"] if item["PK"]["S"] != "k07"
+        }
+        assert items == expected
+    finally:
+        tflocal(localstack, "destroy", "-auto-approve", "-input=false", "-no-color", *variables)
+
+
+def _sequence_of(endpoint: str, stream_arn: str, pk: str) -> str:
+    streams = client("dynamodbstreams", endpoint)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    sequence: str = next(
+        r["dynamodb"]["SequenceNumber"] for r in records if r["dynamodb"]["Keys"]["PK"]["S"] == pk
+    )
+    return sequence
+
+
+def _wait_for_message(sqs: Any, queue_url: str, timeout: float = 90.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages"
+        )
+        if found:
+            assert len(found) == 1, found
+            body: dict[str, Any] = json.loads(found[0]["Body"])
+            return body
+    raise AssertionError(f"no message on {queue_url} within {timeout} s")
