@@ -1,0 +1,78 @@
+locals {
+  esm = var.event_source_mapping
+
+  # On-failure destination: the module's queue (default), an existing SQS queue / SNS topic, or none (null).
+  on_failure_enabled = var.on_failure_destination != null
+  create_dlq         = local.create && local.on_failure_enabled && try(var.on_failure_destination.create_queue, false)
+  dlq_name           = coalesce(try(var.on_failure_destination.queue_name, null), "${local.lambda_function_name}-dlq")
+  on_failure_destination_arn = (
+    !local.on_failure_enabled ? null
+    : local.create_dlq ? try(aws_sqs_queue.dlq[0].arn, null)
+    : try(var.on_failure_destination.arn, null)
+  )
+  # arn:<partition>:<service>:...; the module's own queue is SQS.
+  on_failure_service = local.create_dlq ? "sqs" : try(split(":", var.on_failure_destination.arn)[2], null)
+}
+
+################################################################################
+# On-failure queue: receives the metadata (shard, sequence numbers) of batches that ran out of retries or age
+################################################################################
+
+resource "aws_sqs_queue" "dlq" {
+  count = local.create_dlq ? 1 : 0
+
+  name                      = local.dlq_name
+  message_retention_seconds = var.on_failure_destination.message_retention_seconds
+  # SSE-SQS unless a customer managed key is given (then the role gets kms:GenerateDataKey on it, iam.tf).
+  sqs_managed_sse_enabled = var.kms_key_arn == null ? true : null
+  kms_master_key_id       = var.kms_key_arn
+
+  tags = var.tags
+}
+
+################################################################################
+# Stream -> function
+################################################################################
+
+resource "aws_lambda_event_source_mapping" "this" {
+  count = local.create ? 1 : 0
+
+  event_source_arn  = local.source_stream_arn
+  function_name     = aws_lambda_function.this[0].arn
+  enabled           = local.esm.enabled
+  starting_position = local.esm.starting_position
+  batch_size        = local.esm.batch_size
+
+  maximum_batching_window_in_seconds = local.esm.maximum_batching_window_in_seconds
+  parallelization_factor             = local.esm.parallelization_factor
+  bisect_batch_on_function_error     = local.esm.bisect_batch_on_function_error
+  maximum_retry_attempts             = local.esm.maximum_retry_attempts
+  maximum_record_age_in_seconds      = local.esm.maximum_record_age_in_seconds
+  function_response_types            = local.esm.function_response_types
+
+  # https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html
+  dynamic "filter_criteria" {
+    for_each = length(local.esm.filter_patterns) > 0 ? [local.esm.filter_patterns] : []
+    content {
+      dynamic "filter" {
+        for_each = filter_criteria.value
+        content {
+          pattern = filter.value
+        }
+      }
+    }
+  }
+
+  # https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
+  dynamic "destination_config" {
+    for_each = local.on_failure_enabled ? [local.on_failure_destination_arn] : []
+    content {
+      on_failure {
+        destination_arn = destination_config.value
+      }
+    }
+  }
+
+  # Lambda checks the role's stream permissions when the mapping is created.
+  depends_on = [aws_iam_role_policy.lambda]
+}

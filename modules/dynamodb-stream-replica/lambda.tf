@@ -1,0 +1,77 @@
+locals {
+  # Lambda names allow [a-zA-Z0-9_-]{1,64}; table names also allow dots and 255 characters.
+  lambda_function_name = coalesce(var.lambda_function_name, "${substr(replace(var.replica_table_name, ".", "-"), 0, 53)}-replicator")
+  log_group_name       = "/aws/lambda/${local.lambda_function_name}"
+}
+
+################################################################################
+# Log group, created before the function so Lambda never creates it without retention
+################################################################################
+
+resource "aws_cloudwatch_log_group" "lambda" {
+  count = local.create ? 1 : 0
+
+  # checkov:skip=CKV_AWS_338: retention is a variable (30 days by default): these are operational logs; failed batches are kept in the on-failure queue.
+  name              = local.log_group_name
+  retention_in_days = var.cloudwatch_logs_retention_in_days
+  kms_key_id        = var.cloudwatch_logs_kms_key_arn
+
+  tags = var.tags
+}
+
+################################################################################
+# Function
+################################################################################
+
+resource "aws_lambda_function" "this" {
+  count = local.create ? 1 : 0
+
+  # checkov:skip=CKV_AWS_117: the function only calls DynamoDB's regional endpoint; a VPC adds NAT or endpoint costs and no exposure is removed.
+  # checkov:skip=CKV_AWS_116: stream invocations are synchronous; failed batches go to the mapping's on-failure destination (event_source_mapping.tf), not to a function DLQ.
+  # checkov:skip=CKV_AWS_173: the environment holds only the replica table name and region, no secrets.
+  # checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile; the package is built reproducibly by `make build` and deployed by hash.
+  # checkov:skip=CKV_AWS_50: X-Ray is optional (lambda_tracing_mode); off by default for the lab.
+  function_name = local.lambda_function_name
+  description   = substr("Replicates ${var.source_table_name} into ${var.replica_table_name} from its stream.", 0, 256)
+  role          = aws_iam_role.lambda[0].arn
+  handler       = var.lambda_handler
+  runtime       = var.lambda_runtime
+  architectures = [var.lambda_architecture]
+  timeout       = var.lambda_timeout
+  memory_size   = var.lambda_memory_size
+
+  reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
+
+  filename = var.lambda_package_path
+  # Guarded so `terraform validate` works before `make build`; plan refuses a missing package (precondition).
+  source_code_hash = fileexists(var.lambda_package_path) ? filebase64sha256(var.lambda_package_path) : null
+
+  environment {
+    variables = {
+      REPLICA_TABLE  = var.replica_table_name
+      REPLICA_REGION = local.replica_region
+    }
+  }
+
+  dynamic "tracing_config" {
+    for_each = var.lambda_tracing_mode == null ? [] : [var.lambda_tracing_mode]
+    content {
+      mode = tracing_config.value
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(var.lambda_package_path)
+      error_message = "lambda_package_path: ${var.lambda_package_path} does not exist. Build it first (make build writes dist/ddbreplica_lambda.zip)."
+    }
+  }
+
+  # The log group exists (with its retention) and the role may write to it before the first invocation.
+  depends_on = [
+    aws_cloudwatch_log_group.lambda,
+    aws_iam_role_policy.lambda,
+  ]
+}

@@ -1,0 +1,165 @@
+locals {
+  create              = var.create
+  create_source_table = local.create && var.create_source_table
+
+  # Attribute definitions are derived from the keys that use them: the table's keys plus each index's keys.
+  # Grouped by name (`...`) so a name used with two different types is caught by a precondition below.
+  table_key_attributes = concat(
+    [var.hash_key],
+    var.range_key == null ? [] : [var.range_key],
+  )
+  attribute_types = {
+    for table, indexes in {
+      source  = var.source_global_secondary_indexes
+      replica = var.replica_global_secondary_indexes
+      } : table => {
+      for a in concat(
+        local.table_key_attributes,
+        flatten([for i in indexes : concat([i.hash_key], i.range_key == null ? [] : [i.range_key])]),
+      ) : a.name => a.type...
+    }
+  }
+
+  # The source table: created below, or the existing one read in data.tf.
+  source_table_name  = local.create ? var.source_table_name : null
+  source_table_arn   = var.create_source_table ? try(aws_dynamodb_table.source[0].arn, null) : try(data.aws_dynamodb_table.source[0].arn, null)
+  source_stream_arn  = var.create_source_table ? try(aws_dynamodb_table.source[0].stream_arn, null) : try(data.aws_dynamodb_table.source[0].stream_arn, null)
+  source_kms_key_arn = var.create_source_table ? var.kms_key_arn : try(data.aws_dynamodb_table.source[0].server_side_encryption[0].kms_key_arn, null)
+
+  replica_table_arn = try(aws_dynamodb_table.replica[0].arn, null)
+  # arn:<partition>:dynamodb:<region>:<account>:table/<name>
+  replica_region = try(split(":", local.replica_table_arn)[3], null)
+}
+
+################################################################################
+# Source table (optional: create_source_table = false reads an existing one in data.tf)
+################################################################################
+
+resource "aws_dynamodb_table" "source" {
+  count = local.create_source_table ? 1 : 0
+
+  # checkov:skip=CKV_AWS_119: AWS owned key by default (requirement); kms_key_arn switches to a customer managed key.
+  # checkov:skip=CKV2_AWS_16: on-demand by default; PROVISIONED is for fixed capacities (the lab's 5/5), autoscaling is out of scope.
+  name                        = var.source_table_name
+  billing_mode                = var.source_billing_mode
+  read_capacity               = var.source_billing_mode == "PROVISIONED" ? var.source_read_capacity : null
+  write_capacity              = var.source_billing_mode == "PROVISIONED" ? var.source_write_capacity : null
+  hash_key                    = var.hash_key.name
+  range_key                   = try(var.range_key.name, null)
+  stream_enabled              = true
+  stream_view_type            = var.source_stream_view_type
+  deletion_protection_enabled = var.deletion_protection_enabled
+
+  dynamic "attribute" {
+    for_each = local.attribute_types.source
+    content {
+      name = attribute.key
+      type = attribute.value[0]
+    }
+  }
+
+  dynamic "global_secondary_index" {
+    for_each = var.source_global_secondary_indexes
+    iterator = gsi
+    content {
+      name               = gsi.value.name
+      hash_key           = gsi.value.hash_key.name
+      range_key          = try(gsi.value.range_key.name, null)
+      projection_type    = gsi.value.projection_type
+      non_key_attributes = gsi.value.non_key_attributes
+      read_capacity      = var.source_billing_mode == "PROVISIONED" ? (gsi.value.read_capacity != null ? gsi.value.read_capacity : var.source_read_capacity) : null
+      write_capacity     = var.source_billing_mode == "PROVISIONED" ? (gsi.value.write_capacity != null ? gsi.value.write_capacity : var.source_write_capacity) : null
+    }
+  }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery_enabled
+  }
+
+  server_side_encryption {
+    enabled     = var.kms_key_arn != null
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = merge(var.tags, var.source_table_tags)
+
+  lifecycle {
+    precondition {
+      condition     = var.source_billing_mode == "PAY_PER_REQUEST" || (var.source_read_capacity != null && var.source_write_capacity != null)
+      error_message = "source_billing_mode = PROVISIONED needs source_read_capacity and source_write_capacity."
+    }
+
+    precondition {
+      condition     = alltrue([for name, types in local.attribute_types.source : length(distinct(types)) == 1])
+      error_message = "Source table: an attribute is used as a key with two different types across hash_key, range_key and source_global_secondary_indexes."
+    }
+  }
+}
+
+################################################################################
+# Replica table
+################################################################################
+
+resource "aws_dynamodb_table" "replica" {
+  count = local.create ? 1 : 0
+
+  # checkov:skip=CKV_AWS_119: AWS owned key by default (requirement); kms_key_arn switches to a customer managed key.
+  # checkov:skip=CKV2_AWS_16: on-demand by default; PROVISIONED is for fixed capacities (the lab's 10/5), autoscaling is out of scope.
+  name                        = var.replica_table_name
+  billing_mode                = var.replica_billing_mode
+  read_capacity               = var.replica_billing_mode == "PROVISIONED" ? var.replica_read_capacity : null
+  write_capacity              = var.replica_billing_mode == "PROVISIONED" ? var.replica_write_capacity : null
+  hash_key                    = var.hash_key.name
+  range_key                   = try(var.range_key.name, null)
+  deletion_protection_enabled = var.deletion_protection_enabled
+
+  dynamic "attribute" {
+    for_each = local.attribute_types.replica
+    content {
+      name = attribute.key
+      type = attribute.value[0]
+    }
+  }
+
+  dynamic "global_secondary_index" {
+    for_each = var.replica_global_secondary_indexes
+    iterator = gsi
+    content {
+      name               = gsi.value.name
+      hash_key           = gsi.value.hash_key.name
+      range_key          = try(gsi.value.range_key.name, null)
+      projection_type    = gsi.value.projection_type
+      non_key_attributes = gsi.value.non_key_attributes
+      read_capacity      = var.replica_billing_mode == "PROVISIONED" ? (gsi.value.read_capacity != null ? gsi.value.read_capacity : var.replica_read_capacity) : null
+      write_capacity     = var.replica_billing_mode == "PROVISIONED" ? (gsi.value.write_capacity != null ? gsi.value.write_capacity : var.replica_write_capacity) : null
+    }
+  }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery_enabled
+  }
+
+  server_side_encryption {
+    enabled     = var.kms_key_arn != null
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = merge(var.tags, var.replica_table_tags)
+
+  lifecycle {
+    precondition {
+      condition     = var.replica_table_name != var.source_table_name
+      error_message = "replica_table_name must differ from source_table_name: the function would write every change back into its own source."
+    }
+
+    precondition {
+      condition     = var.replica_billing_mode == "PAY_PER_REQUEST" || (var.replica_read_capacity != null && var.replica_write_capacity != null)
+      error_message = "replica_billing_mode = PROVISIONED needs replica_read_capacity and replica_write_capacity."
+    }
+
+    precondition {
+      condition     = alltrue([for name, types in local.attribute_types.replica : length(distinct(types)) == 1])
+      error_message = "Replica table: an attribute is used as a key with two different types across hash_key, range_key and replica_global_secondary_indexes."
+    }
+  }
+}

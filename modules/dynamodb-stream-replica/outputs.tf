@@ -1,0 +1,86 @@
+################################################################################
+# Tables
+################################################################################
+
+output "source_table_name" {
+  description = "Name of the source table (created or existing); null when `create = false`."
+  value       = local.source_table_name
+}
+
+output "source_table_arn" {
+  description = "ARN of the source table (created or existing); null when `create = false`."
+  value       = local.source_table_arn
+}
+
+output "source_table_stream_arn" {
+  description = "ARN of the source table's stream the mapping reads; null when `create = false`."
+  value       = local.source_stream_arn
+}
+
+output "replica_table_name" {
+  description = "Name of the replica table; null when `create = false`."
+  value       = try(aws_dynamodb_table.replica[0].name, null)
+}
+
+output "replica_table_arn" {
+  description = "ARN of the replica table; null when `create = false`."
+  value       = local.replica_table_arn
+}
+
+################################################################################
+# Function
+################################################################################
+
+output "lambda_function_name" {
+  description = "Name of the replication function; null when `create = false`."
+  value       = try(aws_lambda_function.this[0].function_name, null)
+}
+
+output "lambda_function_arn" {
+  description = "ARN of the replication function; null when `create = false`."
+  value       = try(aws_lambda_function.this[0].arn, null)
+}
+
+output "lambda_role_name" {
+  description = "Name of the function's IAM role (attach more policies to it if the handler grows); null when `create = false`."
+  value       = try(aws_iam_role.lambda[0].name, null)
+}
+
+output "lambda_role_arn" {
+  description = "ARN of the function's IAM role; null when `create = false`."
+  value       = try(aws_iam_role.lambda[0].arn, null)
+}
+
+output "lambda_cloudwatch_log_group_name" {
+  description = "Name of the function's log group (`/aws/lambda/<function>`); null when `create = false`."
+  value       = try(aws_cloudwatch_log_group.lambda[0].name, null)
+}
+
+output "lambda_cloudwatch_log_group_arn" {
+  description = "ARN of the function's log group; null when `create = false`."
+  value       = try(aws_cloudwatch_log_group.lambda[0].arn, null)
+}
+
+################################################################################
+# Event source mapping and on-failure destination
+################################################################################
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the stream -> function event source mapping (for `aws lambda get-event-source-mapping`); null when `create = false`."
+  value       = try(aws_lambda_event_source_mapping.this[0].uuid, null)
+}
+
+output "dlq_url" {
+  description = "URL of the on-failure queue the module created; null when it uses an existing destination, none, or `create = false`."
+  value       = try(aws_sqs_queue.dlq[0].url, null)
+}
+
+output "dlq_arn" {
+  description = "ARN of the on-failure queue the module created; null when it uses an existing destination, none, or `create = false`."
+  value       = try(aws_sqs_queue.dlq[0].arn, null)
+}
+
+output "on_failure_destination_arn" {
+  description = "ARN the mapping sends failed batches to (the module's queue or the existing SQS queue / SNS topic); null when off or `create = false`."
+  value       = local.create ? local.on_failure_destination_arn : null
+}

@@ -1,0 +1,150 @@
+# create_source_table = false: the module reads the existing table and refuses, at plan time, one whose stream
+# cannot feed the handler or whose keys differ from the replica's.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_dynamodb_table" {
+    defaults = {
+      arn              = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+      stream_arn       = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+      stream_enabled   = true
+      stream_view_type = "NEW_AND_OLD_IMAGES"
+      hash_key         = "PK"
+      range_key        = "SK"
+      attribute = [
+        { name = "PK", type = "S" },
+        { name = "SK", type = "S" },
+      ]
+      server_side_encryption = []
+    }
+  }
+
+  mock_resource "aws_dynamodb_table" {
+    defaults = {
+      arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders_replica"
+    }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:eu-west-1:123456789012:orders_replica-replicator-dlq"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders_replica-replicator"
+    }
+  }
+}
+
+variables {
+  create_source_table = false
+  source_table_name   = "orders"
+  replica_table_name  = "orders_replica"
+  hash_key            = { name = "PK", type = "S" }
+  range_key           = { name = "SK", type = "S" }
+  lambda_package_path = "tests/fixtures/ddbreplica_lambda.zip"
+}
+
+run "reads_the_existing_stream" {
+  command = plan
+
+  assert {
+    condition     = length(aws_dynamodb_table.source) == 0 && length(data.aws_dynamodb_table.source) == 1
+    error_message = "The module must not create a source table, only read the existing one."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].event_source_arn == "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+    error_message = "The mapping must read the existing table's stream."
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Resource if s.Sid == "ReadSourceStream"] == [
+      ["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"],
+    ]
+    error_message = "Stream reads must be scoped to the existing table's stream."
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s if s.Sid == "UseCustomerManagedKeys"]) == 0
+    error_message = "No KMS statement for a table on the AWS owned key."
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.replica[0].hash_key == "PK" && aws_dynamodb_table.replica[0].range_key == "SK"
+      && aws_lambda_function.this[0].function_name == "orders_replica-replicator"
+      && aws_lambda_function.this[0].environment[0].variables.REPLICA_REGION == "eu-west-1"
+      && output.source_table_arn == "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    )
+    error_message = "Replica keys, derived function name, region and outputs must follow the existing table."
+  }
+}
+
+# Not tested here: an existing table's CMK (server_side_encryption) is granted to the function. The data source
+# returns it as a computed nested block, which mocked providers leave empty whatever the override says.
+
+run "rejects_table_without_stream" {
+  command = plan
+
+  # Every value is given: an override replaces the mock defaults, and random values would trip the other check.
+  override_data {
+    target = data.aws_dynamodb_table.source
+    values = {
+      arn                    = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+      stream_arn             = ""
+      stream_enabled         = false
+      stream_view_type       = ""
+      hash_key               = "PK"
+      range_key              = "SK"
+      attribute              = [{ name = "PK", type = "S" }, { name = "SK", type = "S" }]
+      server_side_encryption = []
+    }
+  }
+
+  expect_failures = [data.aws_dynamodb_table.source]
+}
+
+run "rejects_keys_only_stream" {
+  command = plan
+
+  # Every value is given: an override replaces the mock defaults, and random values would trip the other check.
+  override_data {
+    target = data.aws_dynamodb_table.source
+    values = {
+      arn                    = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+      stream_arn             = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+      stream_enabled         = true
+      stream_view_type       = "KEYS_ONLY"
+      hash_key               = "PK"
+      range_key              = "SK"
+      attribute              = [{ name = "PK", type = "S" }, { name = "SK", type = "S" }]
+      server_side_encryption = []
+    }
+  }
+
+  expect_failures = [data.aws_dynamodb_table.source]
+}
+
+run "rejects_other_key_schema" {
+  command = plan
+
+  variables {
+    range_key = null
+  }
+
+  expect_failures = [data.aws_dynamodb_table.source]
+}
+
+run "rejects_other_key_type" {
+  command = plan
+
+  variables {
+    hash_key = { name = "PK", type = "N" }
+  }
+
+  expect_failures = [data.aws_dynamodb_table.source]
+}

@@ -1,0 +1,181 @@
+# Wrong inputs fail at plan time, on the variable (validation) or the resource (precondition) that names the problem.
+
+mock_provider "aws" {
+  override_during = plan
+}
+
+variables {
+  source_table_name   = "logfile"
+  replica_table_name  = "logfile_replica"
+  hash_key            = { name = "PK" }
+  lambda_package_path = "tests/fixtures/ddbreplica_lambda.zip"
+}
+
+run "defaults_plan" {
+  command = plan
+
+  assert {
+    condition     = aws_dynamodb_table.source[0].billing_mode == "PAY_PER_REQUEST" && aws_dynamodb_table.replica[0].billing_mode == "PAY_PER_REQUEST"
+    error_message = "Default billing is on-demand."
+  }
+}
+
+run "rejects_keys_only_view_type" {
+  command = plan
+  variables {
+    source_stream_view_type = "KEYS_ONLY"
+  }
+  expect_failures = [var.source_stream_view_type]
+}
+
+run "rejects_old_image_view_type" {
+  command = plan
+  variables {
+    source_stream_view_type = "OLD_IMAGE"
+  }
+  expect_failures = [var.source_stream_view_type]
+}
+
+run "rejects_batch_size_zero" {
+  command = plan
+  variables {
+    event_source_mapping = { batch_size = 0 }
+  }
+  expect_failures = [var.event_source_mapping]
+}
+
+run "rejects_batch_size_above_10000" {
+  command = plan
+  variables {
+    event_source_mapping = { batch_size = 10001 }
+  }
+  expect_failures = [var.event_source_mapping]
+}
+
+run "rejects_at_timestamp" {
+  command = plan
+  variables {
+    event_source_mapping = { starting_position = "AT_TIMESTAMP" }
+  }
+  expect_failures = [var.event_source_mapping]
+}
+
+run "rejects_retrying_forever_without_age_limit" {
+  command = plan
+  variables {
+    event_source_mapping = { maximum_retry_attempts = -1, maximum_record_age_in_seconds = -1 }
+  }
+  expect_failures = [var.event_source_mapping]
+}
+
+run "rejects_record_age_below_60" {
+  command = plan
+  variables {
+    event_source_mapping = { maximum_record_age_in_seconds = 30 }
+  }
+  expect_failures = [var.event_source_mapping]
+}
+
+run "rejects_unknown_response_type" {
+  command = plan
+  variables {
+    event_source_mapping = { function_response_types = ["ReportBatchItemFailure"] }
+  }
+  expect_failures = [var.event_source_mapping]
+}
+
+run "rejects_filter_that_is_not_json" {
+  command = plan
+  variables {
+    event_source_mapping = { filter_patterns = ["eventName = INSERT"] }
+  }
+  expect_failures = [var.event_source_mapping]
+}
+
+run "rejects_retention_cloudwatch_does_not_offer" {
+  command = plan
+  variables {
+    cloudwatch_logs_retention_in_days = 45
+  }
+  expect_failures = [var.cloudwatch_logs_retention_in_days]
+}
+
+run "rejects_non_python_runtime" {
+  command = plan
+  variables {
+    lambda_runtime = "nodejs20.x"
+  }
+  expect_failures = [var.lambda_runtime]
+}
+
+run "rejects_python_older_than_312" {
+  command = plan
+  variables {
+    lambda_runtime = "python3.9"
+  }
+  expect_failures = [var.lambda_runtime]
+}
+
+run "rejects_include_without_attributes" {
+  command = plan
+  variables {
+    replica_global_secondary_indexes = [{ name = "GSI_1", hash_key = { name = "GSI_1_PK" }, projection_type = "INCLUDE" }]
+  }
+  expect_failures = [var.replica_global_secondary_indexes]
+}
+
+run "rejects_bad_key_type" {
+  command = plan
+  variables {
+    hash_key = { name = "PK", type = "STRING" }
+  }
+  expect_failures = [var.hash_key]
+}
+
+run "rejects_queue_and_existing_arn_together" {
+  command = plan
+  variables {
+    on_failure_destination = { arn = "arn:aws:sqs:us-east-1:123456789012:elsewhere" }
+  }
+  expect_failures = [var.on_failure_destination]
+}
+
+run "rejects_destination_that_is_not_sqs_or_sns" {
+  command = plan
+  variables {
+    on_failure_destination = { create_queue = false, arn = "arn:aws:s3:::bucket" }
+  }
+  expect_failures = [var.on_failure_destination]
+}
+
+run "rejects_provisioned_without_capacity" {
+  command = plan
+  variables {
+    source_billing_mode = "PROVISIONED"
+  }
+  expect_failures = [aws_dynamodb_table.source]
+}
+
+run "rejects_replica_named_like_source" {
+  command = plan
+  variables {
+    replica_table_name = "logfile"
+  }
+  expect_failures = [aws_dynamodb_table.replica]
+}
+
+run "rejects_attribute_with_two_types" {
+  command = plan
+  variables {
+    source_global_secondary_indexes = [{ name = "by_pk_number", hash_key = { name = "PK", type = "N" }, projection_type = "KEYS_ONLY" }]
+  }
+  expect_failures = [aws_dynamodb_table.source]
+}
+
+run "rejects_missing_package" {
+  command = plan
+  variables {
+    lambda_package_path = "tests/fixtures/missing.zip"
+  }
+  expect_failures = [aws_lambda_function.this]
+}

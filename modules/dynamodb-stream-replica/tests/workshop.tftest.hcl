@@ -1,0 +1,316 @@
+# The lab, planned against a mocked AWS provider (no credentials, no network). Mocked ARNs are realistic and
+# known at plan time (override_during = plan), so the rendered IAM policy can be read back and checked.
+
+mock_provider "aws" {
+  mock_resource "aws_iam_role" {
+    override_during = plan
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/ddbreplica_lambda"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    override_during = plan
+    defaults = {
+      arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/ddbreplica_lambda"
+    }
+  }
+
+  mock_resource "aws_lambda_function" {
+    override_during = plan
+    defaults = {
+      arn = "arn:aws:lambda:us-east-1:123456789012:function:ddbreplica_lambda"
+    }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    override_during = plan
+    defaults = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:ddbreplica_lambda-dlq"
+      url = "https://sqs.us-east-1.amazonaws.com/123456789012/ddbreplica_lambda-dlq"
+    }
+  }
+
+  mock_resource "aws_lambda_event_source_mapping" {
+    override_during = plan
+    defaults = {
+      uuid = "2f7b3c1e-8d4a-4b6f-9e21-0c5d7a9b1e34"
+    }
+  }
+}
+
+override_resource {
+  target          = aws_dynamodb_table.source
+  override_during = plan
+  values = {
+    arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
+    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile/stream/2026-01-01T00:00:00.000"
+  }
+}
+
+override_resource {
+  target          = aws_dynamodb_table.replica
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"
+  }
+}
+
+# Same inputs as examples/workshop.
+variables {
+  source_table_name  = "logfile"
+  replica_table_name = "logfile_replica"
+  hash_key           = { name = "PK", type = "S" }
+
+  source_billing_mode     = "PROVISIONED"
+  source_read_capacity    = 5
+  source_write_capacity   = 5
+  source_stream_view_type = "NEW_IMAGE"
+  source_global_secondary_indexes = [
+    {
+      name               = "GSI_1"
+      hash_key           = { name = "GSI_1_PK", type = "S" }
+      projection_type    = "INCLUDE"
+      non_key_attributes = ["bytessent"]
+    },
+  ]
+
+  replica_billing_mode   = "PROVISIONED"
+  replica_read_capacity  = 10
+  replica_write_capacity = 5
+  replica_global_secondary_indexes = [
+    {
+      name               = "GSI_1"
+      hash_key           = { name = "GSI_1_PK", type = "S" }
+      projection_type    = "INCLUDE"
+      non_key_attributes = ["bytessent", "requestid", "host"]
+    },
+  ]
+  replica_table_tags = { "workshop-design-patterns" = "targeted-for-cleanup" }
+
+  lambda_function_name = "ddbreplica_lambda"
+  lambda_package_path  = "tests/fixtures/ddbreplica_lambda.zip"
+
+  event_source_mapping = {
+    enabled           = true
+    batch_size        = 100
+    starting_position = "TRIM_HORIZON"
+  }
+}
+
+run "source_table_is_the_lab_logfile" {
+  command = plan
+
+  assert {
+    condition     = aws_dynamodb_table.source[0].name == "logfile" && aws_dynamodb_table.source[0].hash_key == "PK" && aws_dynamodb_table.source[0].range_key == null
+    error_message = "Source table must be logfile with hash key PK only."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.source[0].billing_mode == "PROVISIONED" && aws_dynamodb_table.source[0].read_capacity == 5 && aws_dynamodb_table.source[0].write_capacity == 5
+    error_message = "Source table must be provisioned with 5 RCU / 5 WCU."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.source[0].stream_enabled && aws_dynamodb_table.source[0].stream_view_type == "NEW_IMAGE"
+    error_message = "Source stream must be enabled with NEW_IMAGE."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.source[0].attribute == toset([{ name = "PK", type = "S" }, { name = "GSI_1_PK", type = "S" }])
+    error_message = "Source attribute definitions must be exactly PK (S) and GSI_1_PK (S)."
+  }
+
+  assert {
+    condition = [for i in aws_dynamodb_table.source[0].global_secondary_index : {
+      name               = i.name
+      hash_key           = i.hash_key
+      projection_type    = i.projection_type
+      non_key_attributes = i.non_key_attributes
+      read_capacity      = i.read_capacity
+      write_capacity     = i.write_capacity
+      }] == [{
+      name               = "GSI_1"
+      hash_key           = "GSI_1_PK"
+      projection_type    = "INCLUDE"
+      non_key_attributes = toset(["bytessent"])
+      read_capacity      = 5
+      write_capacity     = 5
+    }]
+    error_message = "Source GSI_1 must be on GSI_1_PK, INCLUDE [bytessent], 5/5."
+  }
+}
+
+run "replica_table_is_the_lab_logfile_replica" {
+  command = plan
+
+  assert {
+    condition     = aws_dynamodb_table.replica[0].name == "logfile_replica" && aws_dynamodb_table.replica[0].hash_key == "PK"
+    error_message = "Replica table must be logfile_replica with hash key PK."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.replica[0].billing_mode == "PROVISIONED" && aws_dynamodb_table.replica[0].read_capacity == 10 && aws_dynamodb_table.replica[0].write_capacity == 5
+    error_message = "Replica table must be provisioned with 10 RCU / 5 WCU."
+  }
+
+  assert {
+    condition = [for i in aws_dynamodb_table.replica[0].global_secondary_index : {
+      name               = i.name
+      hash_key           = i.hash_key
+      projection_type    = i.projection_type
+      non_key_attributes = i.non_key_attributes
+      read_capacity      = i.read_capacity
+      write_capacity     = i.write_capacity
+      }] == [{
+      name               = "GSI_1"
+      hash_key           = "GSI_1_PK"
+      projection_type    = "INCLUDE"
+      non_key_attributes = toset(["bytessent", "requestid", "host"])
+      read_capacity      = 10
+      write_capacity     = 5
+    }]
+    error_message = "Replica GSI_1 must be on GSI_1_PK, INCLUDE [bytessent, requestid, host], 10/5."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.replica[0].tags["workshop-design-patterns"] == "targeted-for-cleanup"
+    error_message = "Replica table must carry the lab's cleanup tag."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.replica[0].stream_enabled != true
+    error_message = "The replica needs no stream."
+  }
+}
+
+run "function_and_log_group" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.this[0].function_name == "ddbreplica_lambda"
+      && aws_lambda_function.this[0].handler == "ddbreplica_lambda.lambda_handler"
+      && aws_lambda_function.this[0].timeout == 60
+      && aws_lambda_function.this[0].runtime == "python3.12"
+    )
+    error_message = "Function must be ddbreplica_lambda, handler ddbreplica_lambda.lambda_handler, 60 s, python3.12."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this[0].source_code_hash == filebase64sha256("tests/fixtures/ddbreplica_lambda.zip")
+    error_message = "source_code_hash must come from the package file."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables == tomap({ REPLICA_TABLE = "logfile_replica", REPLICA_REGION = "us-east-1" })
+    error_message = "Function must get REPLICA_TABLE and REPLICA_REGION (from the replica table's ARN)."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.lambda[0].name == "/aws/lambda/ddbreplica_lambda" && aws_cloudwatch_log_group.lambda[0].retention_in_days == 30
+    error_message = "Log group must be /aws/lambda/ddbreplica_lambda with a retention."
+  }
+}
+
+run "event_source_mapping" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.this[0].event_source_arn == "arn:aws:dynamodb:us-east-1:123456789012:table/logfile/stream/2026-01-01T00:00:00.000"
+      && aws_lambda_event_source_mapping.this[0].function_name == "arn:aws:lambda:us-east-1:123456789012:function:ddbreplica_lambda"
+      && aws_lambda_event_source_mapping.this[0].batch_size == 100
+      && aws_lambda_event_source_mapping.this[0].starting_position == "TRIM_HORIZON"
+      && aws_lambda_event_source_mapping.this[0].enabled
+    )
+    error_message = "Mapping must read the source stream into the function: batch 100, TRIM_HORIZON, enabled."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.this[0].bisect_batch_on_function_error
+      && aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == 10
+      && aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == 21600
+      && aws_lambda_event_source_mapping.this[0].function_response_types == toset(["ReportBatchItemFailures"])
+    )
+    error_message = "Mapping defaults must be finite (10 retries, 6 h), bisect on, partial batch responses."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == "arn:aws:sqs:us-east-1:123456789012:ddbreplica_lambda-dlq"
+    error_message = "Failed batches must go to the module's queue by default."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.dlq[0].name == "ddbreplica_lambda-dlq" && aws_sqs_queue.dlq[0].message_retention_seconds == 1209600 && aws_sqs_queue.dlq[0].sqs_managed_sse_enabled
+    error_message = "The on-failure queue must be encrypted (SSE-SQS) and keep messages 14 days."
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.this[0].filter_criteria) == 0
+    error_message = "The lab has no filter."
+  }
+}
+
+run "iam_is_scoped_to_the_stream_and_the_replica" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(aws_iam_role.lambda[0].assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    error_message = "Only Lambda may assume the role."
+  }
+
+  assert {
+    condition = { for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid => { Action = s.Action, Resource = s.Resource } } == {
+      WriteOwnLogGroup = {
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/ddbreplica_lambda:*"]
+      }
+      ReadSourceStream = {
+        Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+        Resource = ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile/stream/2026-01-01T00:00:00.000"]
+      }
+      ListStreams = {
+        Action   = ["dynamodb:ListStreams"]
+        Resource = ["*"]
+      }
+      WriteReplicaTable = {
+        Action   = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
+        Resource = ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"]
+      }
+      SendFailedBatchMetadata = {
+        Action   = ["sqs:SendMessage"]
+        Resource = ["arn:aws:sqs:us-east-1:123456789012:ddbreplica_lambda-dlq"]
+      }
+    }
+    error_message = "The role policy must be exactly: logs on its log group, stream reads on the stream, ListStreams on * (no resource type), writes on the replica, SendMessage on the queue."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Effect == "Allow"])
+    error_message = "Every statement is an Allow."
+  }
+
+  assert {
+    condition     = output.lambda_role_arn == "arn:aws:iam::123456789012:role/ddbreplica_lambda" && aws_iam_role.lambda[0].name == "ddbreplica_lambda"
+    error_message = "Role must be named after the function."
+  }
+}
+
+run "outputs" {
+  command = plan
+
+  assert {
+    condition = (
+      output.source_table_name == "logfile"
+      && output.source_table_stream_arn == "arn:aws:dynamodb:us-east-1:123456789012:table/logfile/stream/2026-01-01T00:00:00.000"
+      && output.replica_table_arn == "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"
+      && output.lambda_function_name == "ddbreplica_lambda"
+      && output.event_source_mapping_uuid == "2f7b3c1e-8d4a-4b6f-9e21-0c5d7a9b1e34"
+      && output.dlq_url == "https://sqs.us-east-1.amazonaws.com/123456789012/ddbreplica_lambda-dlq"
+      && output.dlq_arn == output.on_failure_destination_arn
+    )
+    error_message = "Outputs must expose the tables, stream, function, mapping and queue."
+  }
+}
