@@ -116,7 +116,10 @@ def setup_env() -> dict[str, str]:
     for name in ("tf.env", "terraformrc.env"):
         path = ROOT / "build" / name
         if path.exists():
-            values.update(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+            for line in path.read_text().splitlines():
+                key, separator, value = line.partition("=")
+                if separator:
+                    values[key] = value
     return values
 
 

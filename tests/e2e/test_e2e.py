@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from e2e import setup_env  # noqa: E402
+from e2e import setup_env
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
