@@ -15,9 +15,10 @@ export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
 # TF_CLI_CONFIG_FILE (the provider mirror; absent with OFFLINE=0).
 -include build/tf.env
 -include build/terraformrc.env
+-include build/tools.env
 export TF TF_CMD TF_CLI_CONFIG_FILE
 
-.PHONY: build setup test test-unit test-localstack lint e2e bench localstack-up localstack-down docs clean
+.PHONY: build setup test test-unit lint docs e2e bench localstack-up localstack-down clean
 
 build: $(ZIP) ## Build the Lambda zip (deterministic)
 
@@ -27,11 +28,19 @@ $(ZIP): $(LAMBDA_SRC) tools/build_zip.py
 setup: ## Install/build everything (idempotent; ~1 h the first time for the AWS provider, seconds after)
 	@tools/setup.sh
 
-lint: setup ## ruff, mypy, terraform fmt
+lint: setup ## ruff, mypy, terraform fmt, checkov, terraform-docs up to date
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(TF) fmt -check -recursive modules examples
+	$(TF) fmt -check -recursive modules examples tests
+	$(CHECKOV) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d examples/workshop -d examples/complete
+	$(MAKE) --no-print-directory docs DOCS_MODE=--output-check
+
+DOCS_MODE ?=
+docs: setup ## Regenerate the Inputs/Outputs tables of the module and example READMEs (terraform-docs)
+	for dir in modules/dynamodb-stream-replica examples/workshop examples/complete; do \
+	  $(TERRAFORM_DOCS) markdown table --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
+	done
 
 test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e
 	$(MAKE) --no-print-directory lint

@@ -5,6 +5,7 @@
 #   3. hashicorp/aws built from source into a filesystem mirror (skipped with OFFLINE=0)
 #   4. LocalStack venv (Python >= 3.13) with localstack-core and our extension
 #   5. Lambda runtime venvs (python3.12, python3.13) with boto3, for the subprocess executor
+#   6. checkov (own venv) and terraform-docs (from the Go module proxy) for `make lint` / `make docs`
 # Caches live outside the repo in ${XDG_CACHE_HOME:-~/.cache}/ddb-replica (override: DDB_REPLICA_CACHE).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,7 +50,7 @@ quiet_pip() {
 
 # 1. project venv ---------------------------------------------------------------------------------
 step "project venv (.venv)"
-want=$(stamp_of "$root/pyproject.toml" "$root/requirements-dev.lock" "$here/versions.env")
+want=$(echo "$PYTHON_VERSION" | stamp_of - "$root/pyproject.toml" "$root/requirements-dev.lock")
 if [[ -x "$root/.venv/bin/python" && "$(cat "$root/.venv/.stamp" 2>/dev/null)" == "$want" ]]; then
   done_step "cached"
 else
@@ -97,7 +98,7 @@ fi
 # 4. LocalStack venv ---------------------------------------------------------------------------------
 step "LocalStack venv"
 ls_venv="$cache/localstack-$LOCALSTACK_CORE_VERSION"
-want=$(stamp_of "$here/versions.env" "$here/localstack_ext/pyproject.toml")
+want=$(echo "$LOCALSTACK_CORE_VERSION $LOCALSTACK_PYTHON_VERSION" | stamp_of - "$here/localstack_ext/pyproject.toml")
 if [[ -x "$ls_venv/bin/python" && "$(cat "$ls_venv/.stamp" 2>/dev/null)" == "$want" ]]; then
   done_step "cached ($ls_venv)"
 else
@@ -129,3 +130,16 @@ for version in $LAMBDA_PYTHON_RUNTIMES; do
   made+=("python$version")
 done
 done_step "${made[*]:-cached} (boto3 $LAMBDA_RUNTIME_BOTO3_VERSION in $runtimes)"
+
+# 6. checkov and terraform-docs -------------------------------------------------------------------------
+step "checkov, terraform-docs"
+checkov_venv="$cache/checkov-$CHECKOV_VERSION"
+if [[ ! -x "$checkov_venv/bin/checkov" ]]; then
+  python=$(find_python "$PYTHON_VERSION" "checkov")
+  rm -rf "$checkov_venv"
+  "$python" -m venv "$checkov_venv"
+  quiet_pip "$checkov_venv/bin/pip" install "checkov==$CHECKOV_VERSION"
+fi
+terraform_docs=$("$here/build-terraform-docs.sh")
+printf 'CHECKOV=%s\nTERRAFORM_DOCS=%s\n' "$checkov_venv/bin/checkov" "$terraform_docs" >"$root/build/tools.env"
+done_step "checkov $CHECKOV_VERSION, terraform-docs $TERRAFORM_DOCS_VERSION"
