@@ -180,8 +180,19 @@ def function_log_lines(aws: dict[str, Any], stack: Stack) -> list[str]:
     return lines
 
 
-def invocation_count(aws: dict[str, Any], stack: Stack) -> int:
-    return sum(1 for line in function_log_lines(aws, stack) if line.startswith("START RequestId:"))
+def invocation_count(aws: dict[str, Any], stack: Stack, settle_seconds: float = 0.0) -> int:
+    """Invocations so far, from the START lines in the function's log group. LocalStack stores an
+    invocation's logs just after it returns, so right after convergence the count is waited on until
+    it stays the same for ``settle_seconds``."""
+    count = sum(1 for line in function_log_lines(aws, stack) if line.startswith("START RequestId:"))
+    deadline = time.monotonic() + 5 * settle_seconds
+    while settle_seconds and time.monotonic() < deadline:
+        time.sleep(settle_seconds)
+        latest = invocation_count(aws, stack)
+        if latest == count:
+            break
+        count = latest
+    return count
 
 
 # -- steps ---------------------------------------------------------------------------------------------
@@ -375,7 +386,7 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float) -> Summary:
         summary.convergence_seconds = round(time.monotonic() - started, 2)
         summary.source_items = count(aws["dynamodb"], stack.source)
         summary.replica_items = count(aws["dynamodb"], stack.replica)
-        summary.invocations = invocation_count(aws, stack) - invocations_before
+        summary.invocations = invocation_count(aws, stack, settle_seconds=1.0) - invocations_before
         summary.poll_bound_seconds = -(-summary.rows_loaded // 100) * summary.poll_interval_seconds
         say(f"converged in {summary.convergence_seconds:.2f} s after load start")
         problems = verify(aws, stack, "after load")
