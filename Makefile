@@ -11,14 +11,16 @@ LAMBDA_SRC  := lambda_src/ddbreplica_lambda.py lambda_src/lab_config.py
 CSV         ?= ./data/logfile_stream.csv
 KEEP        ?= 0
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
-# Written by `make setup`: TF (terraform or tofu, one variable for everything downstream) and
-# TF_CLI_CONFIG_FILE (the provider mirror; absent with OFFLINE=0).
--include build/tf.env
--include build/terraformrc.env
--include build/tools.env
+# Written by `make setup`: TF (terraform or tofu, one variable for everything downstream),
+# TF_CLI_CONFIG_FILE (the provider mirror; absent with OFFLINE=0), CHECKOV, TERRAFORM_DOCS.
+# On a fresh clone make builds it first (running setup), then restarts with the values.
+-include build/setup.env
 export TF TF_CMD TF_CLI_CONFIG_FILE
 
-.PHONY: build setup test test-unit lint docs e2e bench localstack-up localstack-down clean
+build/setup.env: tools/setup.sh tools/versions.env
+	@tools/setup.sh
+
+.PHONY: build setup test test-unit lint tf-fmt tf-static docs e2e bench localstack-up localstack-down clean
 
 build: $(ZIP) ## Build the Lambda zip (deterministic)
 
@@ -32,14 +34,19 @@ lint: setup ## ruff, mypy, terraform fmt, checkov, terraform-docs up to date
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(MAKE) --no-print-directory tf-fmt tf-static
+
+tf-fmt: setup
 	$(TF) fmt -check -recursive modules examples tests
+
+tf-static: setup
 	$(CHECKOV) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d examples/workshop -d examples/complete
 	$(MAKE) --no-print-directory docs DOCS_MODE=--output-check
 
 DOCS_MODE ?=
 docs: setup ## Regenerate the Inputs/Outputs tables of the module and example READMEs (terraform-docs)
 	for dir in modules/dynamodb-stream-replica examples/workshop examples/complete; do \
-	  $(TERRAFORM_DOCS) markdown table --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
+	  $(TERRAFORM_DOCS) markdown table --lockfile=false --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
 	done
 
 test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e

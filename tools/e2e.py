@@ -110,16 +110,15 @@ def localstack(endpoint: str) -> Iterator[None]:
 
 
 def setup_env() -> dict[str, str]:
-    """What `make setup` decided (build/tf.env: TF; build/terraformrc.env: TF_CLI_CONFIG_FILE for the
-    provider mirror). Like the Makefile, these win over the caller's environment."""
+    """What `make setup` decided (build/setup.env: TF, and TF_CLI_CONFIG_FILE for the provider mirror).
+    Like the Makefile, these win over the caller's environment."""
     values: dict[str, str] = {}
-    for name in ("tf.env", "terraformrc.env"):
-        path = ROOT / "build" / name
-        if path.exists():
-            for line in path.read_text().splitlines():
-                key, separator, value = line.partition("=")
-                if separator:
-                    values[key] = value
+    path = ROOT / "build" / "setup.env"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            key, separator, value = line.partition("=")
+            if separator:
+                values[key] = value
     return values
 
 

@@ -64,7 +64,6 @@ fi
 
 # 2. Terraform CLI ---------------------------------------------------------------------------------
 step "terraform CLI"
-tf_env="$root/build/tf.env"
 tf=""
 if command -v terraform >/dev/null 2>&1; then
   version=$(terraform version -json 2>/dev/null | "$root/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["terraform_version"])' || true)
@@ -81,26 +80,28 @@ if [[ -z "$tf" ]]; then
   fi
   label="OpenTofu $OPENTOFU_VERSION (built from source: no terraform >= 1.6 on PATH)"
 fi
-printf 'TF=%s\nTF_CMD=%s\n' "$tf" "$tf" >"$tf_env"
+setup_env="TF=$tf
+TF_CMD=$tf
+"
 done_step "$label"
 
 # 3. hashicorp/aws provider mirror ------------------------------------------------------------------
 step "hashicorp/aws provider"
 if [[ "$OFFLINE" == "0" ]]; then
-  rm -f "$root/build/terraformrc.env"
   done_step "skipped (OFFLINE=0: provider comes from the registry)"
 else
   out=$("$here/build-provider.sh")
-  printf 'TF_CLI_CONFIG_FILE=%s\n' "$cache/terraformrc" >"$root/build/terraformrc.env"
+  setup_env+="TF_CLI_CONFIG_FILE=$cache/terraformrc
+"
   done_step "${out#provider: } "
 fi
 
 # 4. LocalStack venv ---------------------------------------------------------------------------------
 step "LocalStack venv"
 ls_venv="$cache/localstack-$LOCALSTACK_CORE_VERSION"
-want=$(echo "$LOCALSTACK_CORE_VERSION $LOCALSTACK_PYTHON_VERSION" | stamp_of - "$here/localstack_ext/pyproject.toml")
+want=$(echo "$LOCALSTACK_CORE_VERSION $LOCALSTACK_PYTHON_VERSION" | stamp_of -)
 if [[ -x "$ls_venv/bin/python" && "$(cat "$ls_venv/.stamp" 2>/dev/null)" == "$want" ]]; then
-  done_step "cached ($ls_venv)"
+  state="cached"
 else
   python=$(find_python "$LOCALSTACK_PYTHON_VERSION" "LocalStack (localstack-core $LOCALSTACK_CORE_VERSION uses 3.13 stdlib APIs)")
   rm -rf "$ls_venv"
@@ -108,10 +109,22 @@ else
   quiet_pip "$ls_venv/bin/pip" install --upgrade pip
   # Pins: localstack-core 2026.3.0 breaks with cbor2 6, pyOpenSSL 26 and cryptography 47.
   quiet_pip "$ls_venv/bin/pip" install "localstack-core[runtime]==$LOCALSTACK_CORE_VERSION" \
-    "cbor2<6" "pyopenssl<26" "cryptography<47" service_identity -e "$here/localstack_ext"
+    "cbor2<6" "pyopenssl<26" "cryptography<47" service_identity
   echo "$want" >"$ls_venv/.stamp"
-  done_step "installed ($ls_venv)"
+  rm -f "$ls_venv/.ext-stamp"
+  state="installed"
 fi
+# The extension is copied in (not editable: the cache must not point into one checkout), and
+# reinstalled whenever its sources change.
+ext_want=$(stamp_of "$here/localstack_ext/pyproject.toml" "$here"/localstack_ext/ddb_replica_localstack/*.py)
+if [[ "$(cat "$ls_venv/.ext-stamp" 2>/dev/null)" != "$ext_want" ]]; then
+  rm -rf "$here/localstack_ext/build"
+  quiet_pip "$ls_venv/bin/pip" install --force-reinstall --no-deps "$here/localstack_ext"
+  rm -rf "$here/localstack_ext/build" "$here"/localstack_ext/*.egg-info
+  echo "$ext_want" >"$ls_venv/.ext-stamp"
+  state="$state, extension updated"
+fi
+done_step "$state ($ls_venv)"
 
 # 5. Lambda runtime venvs -----------------------------------------------------------------------------
 step "Lambda runtimes"
@@ -141,5 +154,11 @@ if [[ ! -x "$checkov_venv/bin/checkov" ]]; then
   quiet_pip "$checkov_venv/bin/pip" install "checkov==$CHECKOV_VERSION"
 fi
 terraform_docs=$("$here/build-terraform-docs.sh")
-printf 'CHECKOV=%s\nTERRAFORM_DOCS=%s\n' "$checkov_venv/bin/checkov" "$terraform_docs" >"$root/build/tools.env"
+setup_env+="CHECKOV=$checkov_venv/bin/checkov
+TERRAFORM_DOCS=$terraform_docs
+"
 done_step "checkov $CHECKOV_VERSION, terraform-docs $TERRAFORM_DOCS_VERSION"
+
+# What the Makefile, tools/e2e.py and the tests read: the CLI, the provider mirror config, the linters.
+printf '%s' "$setup_env" >"$root/build/setup.env.partial"
+mv "$root/build/setup.env.partial" "$root/build/setup.env"
