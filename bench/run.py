@@ -18,13 +18,13 @@ import platform
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from e2e import localstack  # noqa: E402
+
 BENCH = ROOT / "bench"
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 
@@ -43,26 +43,6 @@ def run(command: list[str], env: dict[str, str] | None = None) -> tuple[int, flo
 def read_json(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
-
-
-def localstack_answers() -> bool:
-    try:
-        with urllib.request.urlopen(f"{ENDPOINT}/_localstack/health", timeout=2) as response:
-            return b'"services"' in response.read()
-    except OSError:
-        return False
-
-
-@contextmanager
-def localstack() -> Iterator[None]:
-    if localstack_answers():
-        yield
-        return
-    subprocess.run([str(ROOT / "tools" / "localstack.sh"), "up"], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run([str(ROOT / "tools" / "localstack.sh"), "down"], check=False)
 
 
 def bench_loader(runs: int) -> dict[str, Any]:
@@ -234,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     results["setup"] = bench_setup()
     say("handler (moto in-process)")
     results["handler"] = bench_handler()
-    with localstack():
+    with localstack(ENDPOINT):
         say("loader (LocalStack)")
         results["loader"] = bench_loader(args.runs)
         say("pipeline (make e2e on LocalStack)")
