@@ -130,12 +130,14 @@ def tflocal(*args: str) -> str:
 
 
 # -- AWS clients ---------------------------------------------------------------------------------------
-def clients(endpoint: str) -> dict[str, Any]:
-    # Any: the service name is a variable, which the boto3-stubs overloads cannot type.
+def client(service: str, endpoint: str) -> Any:
+    """A boto3 client for ``service`` at ``endpoint`` (Any: boto3-stubs cannot type a variable service)."""
     session: Any = boto3.session.Session(region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    return {
-        name: session.client(name, endpoint_url=endpoint) for name in ("dynamodb", "lambda", "logs", "sqs")
-    }
+    return session.client(service, endpoint_url=endpoint)
+
+
+def clients(endpoint: str) -> dict[str, Any]:
+    return {name: client(name, endpoint) for name in ("dynamodb", "lambda", "logs", "sqs")}
 
 
 def scan(ddb: Any, table: str) -> dict[str, Item]:

@@ -12,11 +12,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from e2e import setup_env
+from e2e import client, setup_env
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -39,11 +38,6 @@ def run_e2e(endpoint: str, csv: Path, keep: bool) -> dict[str, Any]:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     summary: dict[str, Any] = json.loads(SUMMARY.read_text())
     return summary
-
-
-def client(service: str, endpoint: str) -> Any:
-    session: Any = boto3.session.Session(region_name="us-east-1")  # Any: the service name is a variable
-    return session.client(service, endpoint_url=endpoint)
 
 
 def test_lab_on_a_slice_is_idempotent_with_keep_then_destroys(localstack: str, tmp_path: Path) -> None:

@@ -10,16 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
+from e2e import client  # tools/ is on sys.path (tests/conftest.py)
+
+__all__ = ["client", "create_function", "create_stream_table", "scan_all", "unique", "wait_for", "zip_of"]
 
 FUNCTIONS = Path(__file__).parent / "functions"
 ROLE_ARN = "arn:aws:iam::000000000000:role/lambda-test"  # LocalStack does not enforce IAM by default
 T = TypeVar("T")
-
-
-def client(service: str, endpoint: str) -> Any:
-    session: Any = boto3.session.Session(region_name="us-east-1")  # Any: the service name is a variable
-    return session.client(service, endpoint_url=endpoint)
 
 
 def unique(prefix: str) -> str:

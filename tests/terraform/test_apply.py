@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
+from e2e import client as aws  # noqa: E402
 from e2e import setup_env  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "workshop"
@@ -70,11 +70,6 @@ def applied(
         yield stack, {name: value["value"] for name, value in outputs.items()}
     finally:
         stack.tflocal("destroy", "-auto-approve", "-input=false", *stack.variables(), check=False)
-
-
-def aws(service: str, endpoint: str) -> Any:
-    session: Any = boto3.session.Session(region_name="us-east-1")  # Any: the service name is a variable
-    return session.client(service, endpoint_url=endpoint)
 
 
 def test_tables_have_the_lab_schema(applied: tuple[Stack, dict[str, Any]], localstack: str) -> None:
