@@ -41,7 +41,7 @@ up() {
   fi
   if port_busy; then
     echo "error: $endpoint is in use by something that is not LocalStack." >&2
-    echo "fix: stop that process (e.g. 'ss -ltnp | grep 4566'), or point AWS_ENDPOINT_URL at a running LocalStack." >&2
+    echo "fix: stop that process (e.g. 'ss -ltnp | grep :$port'), or point AWS_ENDPOINT_URL at a running LocalStack." >&2
     return 1
   fi
   if [[ ! -x "$venv/bin/python" ]]; then
