@@ -270,7 +270,7 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
                 # idempotent.)
                 landed.update(_write_each(batch, target, tally))
                 continue
-            if _error_code(error) not in RETRYABLE_ERRORS:
+            if not is_retryable(error):
                 raise
             unprocessed = batch
         landed.update({change.key_id for change in batch} - {change.key_id for change in unprocessed})
@@ -339,7 +339,7 @@ def _write_one(change: Change, target: Target, tally: Tally) -> bool:
             if _error_code(error) == "ValidationException":
                 tally.errors.append({"sequence": change.sequence, "error": str(error)})
                 return False
-            if _error_code(error) not in RETRYABLE_ERRORS:
+            if not is_retryable(error):
                 raise
         if not _back_off(attempt, target, tally):
             return False
@@ -361,13 +361,26 @@ def _single_write(change: Change, target: Target, tally: Tally) -> None:
 
 
 def _back_off(attempt: int, target: Target, tally: Tally) -> bool:
-    """Sleep before a retry (exponential backoff, full jitter); False if that would overrun the time left."""
-    delay = random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** min(attempt, 10)))
+    """Sleep before a retry; False if that would overrun the time left."""
+    delay = backoff_delay(attempt)
     if delay * 1000 >= target.time_left_ms():
         return False
     target.sleep(delay)
     tally.retries += 1
     return True
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based): exponential backoff with full jitter.
+
+    Shared with the ``ddb-replica`` CLI (backfill, repair), so both retry the replica the same way.
+    """
+    return random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** min(attempt, 10)))
+
+
+def is_retryable(error: ClientError) -> bool:
+    """Throttling and server errors: worth another attempt after a backoff."""
+    return _error_code(error) in RETRYABLE_ERRORS
 
 
 def _error_code(error: ClientError) -> str:

@@ -1,0 +1,203 @@
+"""Backfill: copy the items that predate the stream into the replica, while the stream mapping runs.
+
+Each segment of a parallel Scan is read page by page. For every page:
+ 1. its keys are written to the segment's checkpoint as *pending*;
+ 2. each item is put into the replica only where the replica has no item (``attribute_not_exists``), so
+    anything the stream already wrote, always as new or newer than the scan, stays;
+ 3. every key of the page is settled (``settle.py``): a strongly consistent read of replica then source,
+    and a conditional write where they differ. This removes an item the backfill brought back after the
+    source deleted it, and reports keys that would not settle;
+ 4. the checkpoint moves past the page, pending cleared.
+A run stopped anywhere resumes (``--resume``) by settling the pending keys, then scanning on from the last
+completed page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .items import Item, decode_key, encode_key, key_of
+from .scanning import Page, pages
+from .settle import Settled, settle
+from .tables import OpsError
+from .writes import Tables
+
+STATE_VERSION = 1
+
+
+@dataclass
+class SegmentState:
+    """Where one segment is; saved after every page."""
+
+    segment: int
+    total_segments: int
+    last_key: dict[str, Any] | None = None  # encoded LastEvaluatedKey of the last completed page
+    done: bool = False
+    scanned: int = 0
+    copied: int = 0  # put where the replica had no item
+    present: int = 0  # the replica already had an item (the stream's or an earlier run's)
+    corrected: int = 0  # settle writes: stale or resurrected replica items fixed
+    pending: list[dict[str, Any]] = field(default_factory=list)  # encoded keys of the page in progress
+    unresolved: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Checkpoints:
+    """One JSON file per segment, plus a manifest naming the tables and the segment count."""
+
+    directory: Path
+    source: str
+    replica: str
+
+    @property
+    def manifest(self) -> Path:
+        return self.directory / "backfill.json"
+
+    def path(self, segment: int) -> Path:
+        return self.directory / f"segment-{segment:05d}.json"
+
+    def start(self, total_segments: int) -> list[SegmentState]:
+        """A fresh run: forget earlier checkpoints of this directory."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for old in self.directory.glob("segment-*.json"):
+            old.unlink()
+        manifest = {
+            "version": STATE_VERSION,
+            "source": self.source,
+            "replica": self.replica,
+            "total_segments": total_segments,
+        }
+        _write_atomically(self.manifest, manifest)
+        states = [SegmentState(segment, total_segments) for segment in range(total_segments)]
+        for state in states:
+            self.save(state)
+        return states
+
+    def resume(self, total_segments: int | None) -> list[SegmentState]:
+        """The states an interrupted run left; errors name the directory and what to do."""
+        if not self.manifest.exists():
+            raise OpsError(f"nothing to resume: {self.manifest} does not exist (run without --resume)")
+        manifest = _read_json(self.manifest)
+        if (manifest.get("source"), manifest.get("replica")) != (self.source, self.replica):
+            raise OpsError(
+                f"{self.manifest} belongs to a backfill of {manifest.get('source')} -> "
+                f"{manifest.get('replica')}; pass --state-dir for this pair or run without --resume"
+            )
+        total = int(manifest["total_segments"])
+        if total_segments is not None and total_segments != total:
+            raise OpsError(
+                f"{self.manifest} was written with --segments {total}; resume with the same count "
+                f"(or drop --segments)"
+            )
+        return [self._load(segment, total) for segment in range(total)]
+
+    def _load(self, segment: int, total: int) -> SegmentState:
+        path = self.path(segment)
+        try:
+            data = _read_json(path)
+            state = SegmentState(**data)
+        except (OSError, TypeError, ValueError) as error:
+            raise OpsError(
+                f"{path}: unreadable checkpoint ({error}); run without --resume to start over"
+            ) from None
+        if (state.segment, state.total_segments) != (segment, total):
+            raise OpsError(f"{path}: belongs to segment {state.segment} of {state.total_segments}")
+        return state
+
+    def save(self, state: SegmentState) -> None:
+        _write_atomically(self.path(state.segment), asdict(state))
+
+
+def _write_atomically(path: Path, data: object) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=1))
+    os.replace(temporary, path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+@dataclass
+class Backfill:
+    """One backfill run over all segments."""
+
+    tables: Tables
+    checkpoints: Checkpoints
+    workers: int
+    page_size: int | None = None  # Scan Limit (default: DynamoDB's 1 MB pages)
+    on_items: Callable[[int], object] = lambda count: None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, states: Sequence[SegmentState]) -> list[SegmentState]:
+        """Run every unfinished segment; on Ctrl-C, finish the pages in progress and return."""
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backfill") as pool:
+            futures = [pool.submit(self.segment, state) for state in states if not state.done]
+            try:
+                _wait_all(futures)
+            except BaseException:
+                self.stop.set()
+                raise
+        return list(states)
+
+    def segment(self, state: SegmentState) -> None:
+        if self.stop.is_set():  # queued behind a segment that failed, or after Ctrl-C
+            return
+        if state.pending:
+            self._settle(state, [decode_key(key) for key in state.pending])
+            state.pending = []
+            self.checkpoints.save(state)
+        start = decode_key(state.last_key) if state.last_key else None
+        segment = pages(
+            self.tables.client,
+            self.tables.source,
+            state.segment,
+            state.total_segments,
+            start,
+            limit=self.page_size,
+        )
+        for page in segment:
+            keys = [key_of(item, self.tables.key_names) for item in page.items]
+            state.pending = [encode_key(key) for key in keys]
+            self.checkpoints.save(state)
+            self._copy(state, page)
+            self._settle(state, keys)
+            state.pending = []
+            state.last_key = encode_key(page.last_key) if page.last_key else None
+            state.done = page.last_key is None
+            self.checkpoints.save(state)
+            self.on_items(len(page.items))
+            if self.stop.is_set():
+                return
+
+    def _copy(self, state: SegmentState, page: Page) -> None:
+        for item in page.items:
+            if self.tables.put_if_absent(item):
+                state.copied += 1
+            else:
+                state.present += 1
+        state.scanned += len(page.items)
+
+    def _settle(self, state: SegmentState, keys: Sequence[Item]) -> None:
+        settled: Settled = settle(self.tables, keys)
+        state.corrected += settled.puts + settled.deletes
+        state.unresolved.extend(encode_key(key) for key in settled.unresolved)
+
+
+def _wait_all(futures: Sequence[Future[None]]) -> None:
+    """Wait for every future; raise the first error (after which the others are asked to stop)."""
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+        for future in finished:
+            future.result()

@@ -1,0 +1,332 @@
+"""``ddb-replica backfill|verify``: the command line (argparse, output, exit codes) around the operations.
+
+Exit codes: 0 done / identical; 1 differences remain (verify) or keys would not settle (backfill);
+2 nothing done (bad arguments, missing table, key schemas differ, credentials, permissions);
+3 failed part-way (backfill: the checkpoints are saved, rerun with --resume); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from loader.load_logfile import Console, explain
+
+from .backfill import Backfill, Checkpoints, SegmentState
+from .items import Item, decode_key, encode_key, key_text
+from .scanning import MAX_SEGMENTS, default_segments, default_workers
+from .settle import Settled
+from .tables import Connection, OpsError, TableInfo, check_pair, describe, permission_message
+from .verify import Differences, compare, confirm, repair, scan_both
+from .writes import RateLimiter, Tables
+
+EXIT_OK = 0
+EXIT_DIFFERENT = 1
+EXIT_NOTHING_DONE = 2
+EXIT_FAILED = 3
+EXIT_INTERRUPTED = 130
+MAX_WORKERS = 64
+DEFAULT_SHOW = 20
+
+
+# --- arguments ---------------------------------------------------------------------------------------
+
+
+def _bounded(low: int, high: int) -> Any:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ddb-replica",
+        description="Operations on a replica table fed by a DynamoDB stream.",
+        epilog="Exit codes: 0 done/identical, 1 differences remain, 2 nothing done, 3 failed part-way, "
+        "130 interrupted.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    backfill = commands.add_parser(
+        "backfill",
+        help="copy the items that predate the stream (safe while the stream mapping runs)",
+        description="Copy every source item the replica lacks; never overwrites a newer change and never "
+        "brings back an item deleted meanwhile. Resumable.",
+    )
+    verify = commands.add_parser(
+        "verify",
+        help="compare both tables item by item (--repair fixes differences)",
+        description="Compare source and replica item by item; exit 0 only if identical.",
+    )
+    for command in (backfill, verify):
+        command.add_argument("--source", required=True, help="source table, e.g. logfile")
+        command.add_argument("--replica", required=True, help="replica table, e.g. logfile_replica")
+        command.add_argument(
+            "--segments",
+            type=_bounded(1, MAX_SEGMENTS),
+            default=None,
+            help="parallel Scan segments (default: one per 2,500 items of the source, at most 32)",
+        )
+        command.add_argument(
+            "--workers",
+            type=_bounded(1, MAX_WORKERS),
+            default=None,
+            help="threads (default: the segment count, at most 8)",
+        )
+        command.add_argument(
+            "--endpoint-url",
+            default=environ.get("AWS_ENDPOINT_URL"),
+            help="DynamoDB endpoint, e.g. http://127.0.0.1:4566 for LocalStack (default: $AWS_ENDPOINT_URL)",
+        )
+        command.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+        command.add_argument("--quiet", action="store_true", help="no progress bar or informational lines")
+    backfill.add_argument(
+        "--max-wcu",
+        type=_positive_float,
+        default=None,
+        help="write capacity units per second the backfill may use (default: unlimited); "
+        "leave room for the stream's writes on a provisioned replica",
+    )
+    backfill.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="checkpoint directory (default: .ddb-replica/backfill-SOURCE-REPLICA)",
+    )
+    backfill.add_argument(
+        "--page-size",
+        type=_bounded(1, 1_000_000),
+        default=None,
+        help="items per Scan page, and so per checkpoint (default: DynamoDB's 1 MB pages)",
+    )
+    backfill.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from its checkpoints"
+    )
+    verify.add_argument(
+        "--repair",
+        action="store_true",
+        help="fix each difference from a strongly consistent read of the source (conditional writes)",
+    )
+    verify.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    verify.add_argument(
+        "--show",
+        type=_bounded(0, 1_000_000),
+        default=DEFAULT_SHOW,
+        help=f"keys listed per kind of difference (default: {DEFAULT_SHOW})",
+    )
+    return parser
+
+
+# --- shared set-up -----------------------------------------------------------------------------------
+
+
+def open_tables(args: argparse.Namespace) -> tuple[Tables, TableInfo, TableInfo, int, int]:
+    """Describe and check both tables; choose segments and workers."""
+    probe = Connection(args.endpoint_url, args.region).client(threads=1)
+    source, replica = describe(probe, args.source), describe(probe, args.replica)
+    check_pair(source, replica)
+    segments = args.segments or default_segments(source)
+    workers = args.workers or default_workers(segments)
+    client = Connection(args.endpoint_url, args.region).client(threads=workers)
+    limiter = RateLimiter(args.max_wcu) if getattr(args, "max_wcu", None) else None
+    return (
+        Tables(client, source.name, replica.name, source.key_names, limiter),
+        source,
+        replica,
+        segments,
+        workers,
+    )
+
+
+# --- backfill ----------------------------------------------------------------------------------------
+
+
+def state_dir(args: argparse.Namespace) -> Path:
+    if args.state_dir is not None:
+        return Path(args.state_dir)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{args.source}-{args.replica}")
+    return Path(".ddb-replica") / f"backfill-{safe}"
+
+
+def backfill(args: argparse.Namespace, console: Console) -> int:
+    tables, source, _replica, segments, workers = open_tables(args)
+    if source.stream_view_type is None:
+        console.problem(
+            f"warning: {source.name} has no stream enabled: changes made after this backfill will not "
+            f"reach the replica"
+        )
+    checkpoints = Checkpoints(state_dir(args), source.name, tables.replica)
+    states = checkpoints.resume(args.segments) if args.resume else checkpoints.start(segments)
+    segments = len(states)
+    workers = min(workers, segments) if args.workers is None else args.workers
+    console.info(
+        f"backfill {source.name} -> {tables.replica}: {segments} segment(s), {workers} worker(s), "
+        f"checkpoints in {checkpoints.directory}" + (" (resumed)" if args.resume else "")
+    )
+    started = time.perf_counter()
+    already = sum(state.scanned for state in states)
+    with console.bar(max(source.item_count, already), "backfill", "item") as bar:
+        bar.update(already)
+        run = Backfill(tables, checkpoints, workers, args.page_size, on_items=bar.update)
+        try:
+            run.run(states)
+        except KeyboardInterrupt:
+            console.problem(f"interrupted; checkpoints saved in {checkpoints.directory}; rerun with --resume")
+            report_backfill(states, tables, started, console)
+            return EXIT_INTERRUPTED
+        except (ClientError, BotoCoreError, RuntimeError) as error:
+            reason = permission_message(error) if isinstance(error, ClientError) else None
+            console.problem(
+                f"error: backfill failed: {reason or error}; checkpoints saved in {checkpoints.directory}; "
+                f"fix the cause and rerun with --resume"
+            )
+            report_backfill(states, tables, started, console)
+            return EXIT_FAILED
+    return report_backfill(states, tables, started, console)
+
+
+def report_backfill(states: Sequence[SegmentState], tables: Tables, started: float, console: Console) -> int:
+    seconds = time.perf_counter() - started
+    scanned = sum(state.scanned for state in states)
+    unresolved = [decode_key(key) for state in states for key in state.unresolved]
+    print(
+        f"backfill {tables.source} -> {tables.replica}: scanned {scanned}, "
+        f"copied {sum(state.copied for state in states)}, "
+        f"already in replica {sum(state.present for state in states)}, "
+        f"corrected {sum(state.corrected for state in states)}, unresolved {len(unresolved)}; "
+        f"{seconds:.2f} s, {scanned / seconds if seconds else 0:.0f} items/s",
+        file=console.out,
+    )
+    for key in unresolved[:DEFAULT_SHOW]:
+        console.problem(
+            f"unresolved: {key_text(key, tables.key_names)} (still changing; run verify --repair)"
+        )
+    if not all(state.done for state in states):
+        return EXIT_INTERRUPTED if not unresolved else EXIT_DIFFERENT
+    return EXIT_DIFFERENT if unresolved else EXIT_OK
+
+
+# --- verify ------------------------------------------------------------------------------------------
+
+
+def verify(args: argparse.Namespace, console: Console) -> int:
+    tables, source, replica, segments, workers = open_tables(args)
+    started = time.perf_counter()
+    with console.bar(source.item_count + replica.item_count, "verify", "item") as bar:
+        source_items, replica_items = scan_both(tables, source, replica, segments, workers, bar.update)
+    found = compare(source_items, replica_items, source.key_names)
+    if found.total:
+        found = confirm(tables, found)
+    repaired = repair(tables, found) if args.repair and found.total else None
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(
+            json.dumps(verify_document(tables, found, repaired, args.show, seconds), indent=1),
+            file=console.out,
+        )
+    else:
+        print_verify(tables, found, repaired, args.show, seconds, console)
+    remaining = len(repaired.unresolved) if repaired is not None else found.total
+    return EXIT_DIFFERENT if remaining else EXIT_OK
+
+
+def verify_document(
+    tables: Tables, found: Differences, repaired: Settled | None, show: int, seconds: float
+) -> dict[str, Any]:
+    def listing(keys: list[Item]) -> dict[str, Any]:
+        return {"count": len(keys), "keys": [encode_key(key) for key in keys[:show]]}
+
+    remaining = len(repaired.unresolved) if repaired is not None else found.total
+    return {
+        "source": tables.source,
+        "replica": tables.replica,
+        "source_items": found.source_items,
+        "replica_items": found.replica_items,
+        "missing": listing(found.missing),
+        "extra": listing(found.extra),
+        "different": listing(found.different),
+        "differences": found.total,
+        "repaired": None
+        if repaired is None
+        else {"puts": repaired.puts, "deletes": repaired.deletes, "unresolved": listing(repaired.unresolved)},
+        "identical": remaining == 0,
+        "seconds": round(seconds, 3),
+    }
+
+
+def print_verify(
+    tables: Tables, found: Differences, repaired: Settled | None, show: int, seconds: float, console: Console
+) -> None:
+    out = console.out
+    print(
+        f"verify {tables.source} -> {tables.replica}: source {found.source_items} items, "
+        f"replica {found.replica_items} items ({seconds:.2f} s)",
+        file=out,
+    )
+    for label, keys in (
+        ("missing in replica", found.missing),
+        ("extra in replica", found.extra),
+        ("different", found.different),
+    ):
+        print(f"{label}: {len(keys)}", file=out)
+        for key in keys[:show]:
+            print(f"  {key_text(key, tables.key_names)}", file=out)
+        if len(keys) > show:
+            print(f"  ... and {len(keys) - show} more", file=out)
+    if repaired is not None:
+        print(
+            f"repaired: {repaired.puts} put(s), {repaired.deletes} delete(s), "
+            f"unresolved {len(repaired.unresolved)}",
+            file=out,
+        )
+        for key in repaired.unresolved[:show]:
+            print(f"  unresolved: {key_text(key, tables.key_names)}", file=out)
+        identical = not repaired.unresolved
+    else:
+        identical = found.total == 0
+    print("identical: yes" if identical else "identical: no", file=out)
+
+
+# --- entry point -------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser(os.environ).parse_args(argv)
+    console = Console(sys.stdout, sys.stderr, args.quiet)
+    try:
+        return backfill(args, console) if args.command == "backfill" else verify(args, console)
+    except KeyboardInterrupt:
+        console.problem("interrupted")
+        return EXIT_INTERRUPTED
+    except OpsError as error:
+        console.problem(f"error: {error}")
+        return EXIT_NOTHING_DONE
+    except ClientError as error:
+        console.problem(f"error: {permission_message(error) or error}")
+        return EXIT_NOTHING_DONE if permission_message(error) else EXIT_FAILED
+    except BotoCoreError as error:
+        console.problem(f"error: {explain(error)}")
+        return EXIT_NOTHING_DONE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

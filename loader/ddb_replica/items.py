@@ -1,0 +1,177 @@
+"""Items as the low-level DynamoDB client sees them (DynamoDB JSON, binary as bytes).
+
+Pure functions: canonical forms for comparing items, key text for reports, a JSON codec for checkpoints,
+the write-unit estimate used by the rate limit, and the condition that says "unchanged since read".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+type AttributeValue = dict[str, Any]
+type Item = dict[str, AttributeValue]
+
+MAX_EXPRESSION_CHARS = 4096  # DynamoDB's limit on the length of one expression string
+WRITE_UNIT_BYTES = 1024
+
+
+class ConditionTooLargeError(ValueError):
+    """The item has too many attributes to state "unchanged" in one condition expression."""
+
+
+def key_of(item: Mapping[str, AttributeValue], key_names: Sequence[str]) -> Item:
+    """The primary key attributes of an item."""
+    return {name: item[name] for name in key_names}
+
+
+def key_text(key: Mapping[str, AttributeValue], key_names: Sequence[str]) -> str:
+    """A key for people, in key-schema order: ``PK=request#12`` or ``PK=a, SK=3``; binary as base64."""
+    return ", ".join(f"{name}={_scalar_text(key[name])}" for name in key_names)
+
+
+def _scalar_text(value: AttributeValue) -> str:
+    (kind, data), *_ = value.items()
+    if kind == "B":
+        return "b64:" + base64.b64encode(data).decode()
+    return str(data)
+
+
+def canonical(value: AttributeValue) -> Any:
+    """A comparable form of one value: numbers by value, sets without order, binary as bytes."""
+    (kind, data), *_ = value.items()
+    if kind == "N":
+        return ("N", _number(data))
+    if kind in ("SS", "BS"):
+        return (kind, tuple(sorted(data)))
+    if kind == "NS":
+        return (kind, tuple(sorted(_number(number) for number in data)))
+    if kind == "L":
+        return ("L", tuple(canonical(element) for element in data))
+    if kind == "M":
+        return ("M", canonical_item(data))
+    return (kind, data)
+
+
+def canonical_item(item: Mapping[str, AttributeValue]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((name, canonical(value)) for name, value in item.items()))
+
+
+def same_item(left: Mapping[str, AttributeValue] | None, right: Mapping[str, AttributeValue] | None) -> bool:
+    if left is None or right is None:
+        return left is right
+    return canonical_item(left) == canonical_item(right)
+
+
+def key_id(key: Mapping[str, AttributeValue]) -> str:
+    """Equal keys, equal text (a dictionary key for matching items of both tables)."""
+    return json.dumps(canonical_item(key), default=_bytes_text, separators=(",", ":"))
+
+
+def _number(text: str) -> Decimal | str:
+    try:
+        return Decimal(text).normalize()
+    except InvalidOperation:
+        return text
+
+
+def _bytes_text(value: object) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+# --- checkpoint codec (keys only: S, N or B) ---------------------------------------------------------
+
+
+def encode_key(key: Mapping[str, AttributeValue]) -> dict[str, dict[str, str]]:
+    """JSON-safe form of a key (binary becomes base64 text under "B64")."""
+    encoded = {}
+    for name, value in key.items():
+        (kind, data), *_ = value.items()
+        encoded[name] = {"B64": base64.b64encode(data).decode()} if kind == "B" else {kind: data}
+    return encoded
+
+
+def decode_key(encoded: Mapping[str, Mapping[str, str]]) -> Item:
+    decoded: Item = {}
+    for name, value in encoded.items():
+        (kind, data), *_ = value.items()
+        decoded[name] = {"B": base64.b64decode(data)} if kind == "B64" else {kind: data}
+    return decoded
+
+
+# --- write units -------------------------------------------------------------------------------------
+
+
+def item_size(item: Mapping[str, AttributeValue]) -> int:
+    """Approximate stored size in bytes, by DynamoDB's published rules (names + values)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: AttributeValue) -> int:
+    (kind, data), *_ = value.items()
+    if kind == "S":
+        return len(data.encode())
+    if kind == "B":
+        return len(data)
+    if kind == "N":
+        return _number_size(data)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(text.encode()) for text in data)
+    if kind == "BS":
+        return sum(len(blob) for blob in data)
+    if kind == "NS":
+        return sum(_number_size(number) for number in data)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in data)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + _value_size(element) for name, element in data.items())
+    return len(json.dumps(data, default=str))
+
+
+def _number_size(text: str) -> int:
+    digits = len(text.lstrip("-").replace(".", "").lstrip("0")) or 1
+    return math.ceil(digits / 2) + 1
+
+
+def write_units(item: Mapping[str, AttributeValue]) -> int:
+    """Write capacity units one PutItem of this item consumes (1 per started KB)."""
+    return max(1, math.ceil(item_size(item) / WRITE_UNIT_BYTES))
+
+
+# --- conditions --------------------------------------------------------------------------------------
+
+
+def unchanged_condition(
+    expected: Mapping[str, AttributeValue] | None, key_names: Sequence[str]
+) -> dict[str, Any]:
+    """ConditionExpression arguments meaning "the item is still as it was read".
+
+    ``None`` means it was absent: ``attribute_not_exists`` of the partition key. Otherwise every attribute
+    must equal the value read. An attribute added since then goes unnoticed; that needs a source write that
+    recreates the item with every old value kept, and the stream then writes it again anyway.
+    """
+    if expected is None:
+        return {
+            "ConditionExpression": "attribute_not_exists(#k0)",
+            "ExpressionAttributeNames": {"#k0": key_names[0]},
+        }
+    names = {f"#a{index}": name for index, name in enumerate(expected)}
+    values = {f":v{index}": value for index, value in enumerate(expected.values())}
+    expression = " AND ".join(f"#a{index} = :v{index}" for index in range(len(expected)))
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ConditionTooLargeError(f"{len(expected)} attributes do not fit one condition expression")
+    return {
+        "ConditionExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }

@@ -1,0 +1,106 @@
+"""Reaching the two tables: clients, descriptions, the checks made before anything is read or written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+PERMISSION_ERRORS = frozenset({"AccessDeniedException", "UnrecognizedClientException"})
+
+
+class OpsError(Exception):
+    """A condition that stops a command before (or instead of) its work; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the tables live."""
+
+    endpoint_url: str | None
+    region: str | None
+
+    def client(self, threads: int) -> DynamoDBClient:
+        """One low-level client for all threads (botocore clients are thread-safe); a connection each.
+
+        Standard retries handle throttling inside a call first; the commands retry further with the
+        handler's backoff (``ddbreplica_lambda.backoff_delay``).
+        """
+        config = Config(retries={"mode": "standard"}, max_pool_connections=max(10, threads + 2))
+        session = boto3.session.Session(region_name=self.region)
+        try:
+            return session.client("dynamodb", endpoint_url=self.endpoint_url, config=config)
+        except ValueError as error:  # botocore's "Invalid endpoint: ..."
+            raise OpsError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    key_names: tuple[str, ...]  # partition key, then sort key if any
+    key_types: tuple[str, ...]  # S, N or B, in the same order
+    item_count: int  # DynamoDB's estimate (updated about every six hours on AWS)
+    size_bytes: int
+    stream_view_type: str | None
+
+    def key_text(self) -> str:
+        return ", ".join(
+            f"{name} ({kind})" for name, kind in zip(self.key_names, self.key_types, strict=True)
+        )
+
+
+def where(client: DynamoDBClient) -> str:
+    return f"in region {client.meta.region_name} at endpoint {client.meta.endpoint_url}"
+
+
+def describe(client: DynamoDBClient, table: str) -> TableInfo:
+    """DescribeTable, with one clear line for a missing table or a missing permission."""
+    try:
+        description: Any = client.describe_table(TableName=table)["Table"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise OpsError(f"table {table} not found {where(client)}") from None
+        raise
+    if description.get("TableStatus") not in ("ACTIVE", "UPDATING"):
+        raise OpsError(f"table {table} is {description.get('TableStatus')}; wait until it is ACTIVE")
+    types = {row["AttributeName"]: row["AttributeType"] for row in description["AttributeDefinitions"]}
+    schema = sorted(description["KeySchema"], key=lambda row: row["KeyType"] != "HASH")
+    names = tuple(row["AttributeName"] for row in schema)
+    stream = description.get("StreamSpecification") or {}
+    return TableInfo(
+        name=table,
+        key_names=names,
+        key_types=tuple(types[name] for name in names),
+        item_count=int(description.get("ItemCount", 0)),
+        size_bytes=int(description.get("TableSizeBytes", 0)),
+        stream_view_type=stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
+    )
+
+
+def check_pair(source: TableInfo, replica: TableInfo) -> None:
+    """Both tables must have the same primary key, and be two tables."""
+    if source.name == replica.name:
+        raise OpsError(f"source and replica are the same table ({source.name}); name two tables")
+    if (source.key_names, source.key_types) != (replica.key_names, replica.key_types):
+        raise OpsError(
+            f"key schemas differ: source {source.name} has {source.key_text()}, replica {replica.name} has "
+            f"{replica.key_text()}; a replica needs the same partition and sort key as its source"
+        )
+
+
+def permission_message(error: ClientError) -> str | None:
+    """For an authorisation failure: which action to grant. None for any other error."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if code not in PERMISSION_ERRORS:
+        return None
+    message = error.response.get("Error", {}).get("Message", "")
+    return (
+        f"missing permission dynamodb:{error.operation_name} ({code}: {message}); "
+        f"grant it to the caller on both tables"
+    )

@@ -1,0 +1,266 @@
+"""``ddb-replica backfill`` on moto: parallel segments over 20,000 items, checkpoints, and the races with a
+live stream (staged with the real handler on real stream records)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from replica_ops_fixtures import (
+    Item,
+    Lab,
+    key,
+    make_lab,
+    replica_equals_source,
+    replica_item,
+    seed,
+    seeded_item,
+)
+from stream_events import REPLICA, SOURCE, dynamodb, moto_aws
+
+from loader.ddb_replica import backfill as backfill_module
+from loader.ddb_replica.backfill import Backfill, Checkpoints
+from loader.ddb_replica.scanning import default_segments
+from loader.ddb_replica.tables import Connection, TableInfo
+from loader.ddb_replica.writes import Tables
+
+
+@pytest.fixture
+def lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Lab]:
+    with moto_aws():
+        yield make_lab(tmp_path / "state", capsys)
+
+
+def hook_put(monkeypatch: pytest.MonkeyPatch, before: Callable[[Item], object]) -> None:
+    """Run ``before(item)`` just before each backfill put (the moment a stream write can slip in)."""
+    original = Tables.put_if_absent
+
+    def put_if_absent(self: Tables, item: Item) -> bool:
+        before(item)
+        return original(self, item)
+
+    monkeypatch.setattr(Tables, "put_if_absent", put_if_absent)
+
+
+def counts(out: str) -> dict[str, int]:
+    """The figures of the backfill summary line."""
+    line = next(line for line in out.splitlines() if " scanned " in line)
+    words = line.replace(",", "").replace(";", "").split()
+    names = ("scanned", "copied", "replica", "corrected", "unresolved")
+    return {name: int(words[words.index(name) + 1]) for name in names}
+
+
+# --- the parallel path on 20,000 items -------------------------------------------------------------
+
+
+def test_backfill_copies_20000_items_across_segments_and_verify_agrees(lab: Lab) -> None:
+    seed(SOURCE, 20_000)
+    code, out, err = lab.backfill("--segments", "8", "--workers", "4")
+    assert (code, err) == (0, "")
+    assert counts(out) == {"scanned": 20_000, "copied": 20_000, "replica": 0, "corrected": 0, "unresolved": 0}
+    assert replica_equals_source()
+    manifest = json.loads((lab.state_dir / "backfill.json").read_text())
+    assert manifest["total_segments"] == 8
+    segments = [json.loads(path.read_text()) for path in sorted(lab.state_dir.glob("segment-*.json"))]
+    assert len(segments) == 8 and all(segment["done"] for segment in segments)
+    assert sum(segment["scanned"] for segment in segments) == 20_000
+    assert all(segment["scanned"] > 0 for segment in segments), "every segment had a share of the keys"
+
+    code, out, _ = lab.verify("--segments", "8")
+    assert code == 0
+    assert "source 20000 items, replica 20000 items" in out and "identical: yes" in out
+
+
+def test_default_segments_follow_the_table_size() -> None:
+    def info(items: int) -> TableInfo:
+        return TableInfo("t", ("PK",), ("S",), items, items * 100, None)
+
+    assert [default_segments(info(n)) for n in (0, 2_000, 2_501, 20_000, 10**9)] == [1, 1, 2, 8, 32]
+
+
+def test_items_already_in_the_replica_are_left_as_the_stream_wrote_them(lab: Lab) -> None:
+    seed(SOURCE, 50)
+    lab.stream.apply()  # these 50 went through the stream
+    seed(SOURCE, 30, start=50)  # and these predate it
+    lab.stream.skip_history()
+    code, out, _ = lab.backfill()
+    assert code == 0
+    assert counts(out) == {"scanned": 80, "copied": 30, "replica": 50, "corrected": 0, "unresolved": 0}
+    assert replica_equals_source()
+
+
+# --- races with the live stream ---------------------------------------------------------------------
+
+
+def test_update_applied_by_the_stream_before_the_copy_is_not_overwritten(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(SOURCE, 40)
+    lab.stream.skip_history()
+    newer = seeded_item(7) | {"text": {"S": "updated during the backfill"}}
+
+    def update_then_stream(item: Item) -> None:
+        if item["PK"] == key(7)["PK"] and replica_item(7) is None:
+            dynamodb().put_item(TableName=SOURCE, Item=newer)
+            lab.stream.apply()  # the mapping delivers the update before the backfill's put of the old image
+
+    hook_put(monkeypatch, update_then_stream)
+    code, out, _ = lab.backfill()
+    assert code == 0
+    assert replica_item(7) == newer
+    assert counts(out)["replica"] == 1, "the conditional put saw the stream's newer item and kept it"
+    assert replica_equals_source()
+
+
+def test_delete_applied_by_the_stream_before_the_copy_is_not_undone(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(SOURCE, 40)
+    lab.stream.skip_history()
+
+    def delete_then_stream(item: Item) -> None:
+        if item["PK"] == key(9)["PK"] and dynamodb().get_item(TableName=SOURCE, Key=key(9)).get("Item"):
+            dynamodb().delete_item(TableName=SOURCE, Key=key(9))
+            lab.stream.apply()  # the REMOVE reaches the replica first (nothing to delete there yet)
+
+    hook_put(monkeypatch, delete_then_stream)
+    code, out, _ = lab.backfill()
+    assert code == 0
+    assert replica_item(9) is None, "the scanned image of a deleted item was put back"
+    assert counts(out)["corrected"] == 1
+    assert replica_equals_source()
+
+
+def test_changes_delivered_after_the_copy_end_in_the_source_state(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(SOURCE, 40)
+    lab.stream.skip_history()
+    changed: list[bool] = []
+
+    def change_later(item: Item) -> None:
+        if not changed:
+            changed.append(True)
+            client = dynamodb()
+            client.put_item(TableName=SOURCE, Item=seeded_item(30) | {"n": {"N": "-1"}})
+            client.delete_item(TableName=SOURCE, Key=key(31))
+            client.put_item(TableName=SOURCE, Item=seeded_item(999))  # a new item, after the scan
+
+    hook_put(monkeypatch, change_later)
+    assert lab.backfill()[0] == 0
+    lab.stream.apply()  # the mapping catches up afterwards
+    assert replica_equals_source()
+    assert replica_item(30) == seeded_item(30) | {"n": {"N": "-1"}} and replica_item(31) is None
+
+
+# --- checkpoints -------------------------------------------------------------------------------------
+
+
+def tables_for_tests() -> Tables:
+    client = Connection(None, None).client(threads=4)
+    return Tables(client, SOURCE, REPLICA, ("PK",))
+
+
+def test_interrupted_run_resumes_after_the_last_completed_page(lab: Lab) -> None:
+    seed(SOURCE, 600)
+    checkpoints = Checkpoints(lab.state_dir, SOURCE, REPLICA)
+    first = Backfill(tables_for_tests(), checkpoints, workers=2, page_size=50)
+    pages_done: list[int] = []
+
+    def stop_after_three_pages(count: int) -> None:
+        pages_done.append(count)
+        if len(pages_done) >= 3:
+            first.stop.set()
+
+    first.on_items = stop_after_three_pages
+    states = first.run(checkpoints.start(3))
+    assert not all(state.done for state in states)
+    copied_first = sum(state.copied for state in states)
+    assert 0 < copied_first < 600
+
+    code, out, _ = lab.backfill("--resume", "--page-size", "50")
+    assert code == 0
+    figures = counts(out)
+    assert figures["scanned"] == 600 and figures["copied"] == 600, "each item copied once over both runs"
+    assert figures["replica"] == 0, "no page was read twice"
+    assert replica_equals_source()
+
+
+def test_crash_between_copy_and_check_is_checked_on_resume(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pending keys of a page are settled first on resume: a delete that raced the copy still wins."""
+    seed(SOURCE, 20)
+    lab.stream.skip_history()
+
+    def delete_then_stream(item: Item) -> None:
+        if item["PK"] == key(4)["PK"] and dynamodb().get_item(TableName=SOURCE, Key=key(4)).get("Item"):
+            dynamodb().delete_item(TableName=SOURCE, Key=key(4))
+            lab.stream.apply()
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("power cut")
+
+    hook_put(monkeypatch, delete_then_stream)
+    with monkeypatch.context() as patch:
+        patch.setattr(backfill_module, "settle", crash)
+        code, _, err = lab.backfill()
+    assert code == 3 and "power cut" in err and "--resume" in err
+    assert replica_item(4) is not None, "copied after the REMOVE, and the check never ran"
+    pending = json.loads((lab.state_dir / "segment-00000.json").read_text())["pending"]
+    assert {"PK": {"S": "item#000004"}} in pending
+
+    code, out, _ = lab.backfill("--resume")
+    assert code == 0 and counts(out)["corrected"] == 1
+    assert replica_item(4) is None
+    assert replica_equals_source()
+
+
+def test_resume_needs_matching_checkpoints(lab: Lab) -> None:
+    code, _, err = lab.backfill("--resume")
+    assert code == 2 and "nothing to resume" in err and str(lab.state_dir) in err
+
+    seed(SOURCE, 10)
+    assert lab.backfill("--segments", "2")[0] == 0
+    code, _, err = lab.backfill("--resume", "--segments", "3")
+    assert code == 2 and "--segments 2" in err
+
+    code, _, err = lab.run(
+        "backfill", "--source", REPLICA, "--replica", SOURCE, "--state-dir", str(lab.state_dir), "--resume"
+    )
+    assert code == 2 and f"backfill of {SOURCE} -> {REPLICA}" in err
+
+
+def test_finished_run_resumed_does_nothing_more(lab: Lab) -> None:
+    seed(SOURCE, 10)
+    assert lab.backfill()[0] == 0
+    code, out, _ = lab.backfill("--resume")
+    assert code == 0 and counts(out)["copied"] == 10  # the figures of the finished run, nothing new
+    assert replica_equals_source()
+
+
+def test_max_wcu_charges_one_unit_per_small_item(lab: Lab) -> None:
+    seed(SOURCE, 30)
+    charged: list[float] = []
+
+    class Meter:
+        def acquire(self, units: float) -> None:
+            charged.append(units)
+
+    tables = tables_for_tests()
+    tables.limiter = Meter()  # type: ignore[assignment]
+    checkpoints = Checkpoints(lab.state_dir, SOURCE, REPLICA)
+    Backfill(tables, checkpoints, workers=1).run(checkpoints.start(1))
+    assert charged == [1] * 30
+    big = seeded_item(1) | {"blob": {"B": b"x" * 3000}}
+    dynamodb().put_item(TableName=SOURCE, Item=big)  # 4 KB: 4 units per write
+    charged.clear()
+    Backfill(tables, checkpoints, workers=1).run(checkpoints.start(1))
+    # every conditional put is charged (a failed condition consumes capacity too), plus the correction
+    assert sorted(charged) == [1] * 29 + [4, 4]
+    assert replica_item(1) == big
