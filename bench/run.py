@@ -3,6 +3,7 @@
 - loader:   rows/s of loader/load_logfile.py vs the lab's one-put_item-per-row loader (LocalStack)
 - handler:  write calls per 100-record batch and CPU µs per record vs the lab's handler (moto in-process)
 - pipeline: `make e2e` convergence seconds for the workshop data vs the poll-rate bound
+- backfill: items/s of `ddb-replica backfill` on 20,000 seeded items (LocalStack), and `verify` seconds
 - setup:    `make setup` time when everything is cached
 
 Writes bench/results.json, bench/results.md and bench/results.png. Exits non-zero only when a run failed;
@@ -71,8 +72,15 @@ def bench_handler() -> dict[str, Any]:
 def bench_pipeline() -> dict[str, Any]:
     summary = ROOT / "build" / "e2e-summary.json"
     summary.unlink(missing_ok=True)
-    code, _ = run([sys.executable, "tools/e2e.py"])
+    code, _ = run([sys.executable, "tools/e2e.py", "--pre-stream-rows", "0"])  # the pipeline alone
     return {"exit_code": code, **(read_json(summary) if summary.exists() else {})}
+
+
+def bench_backfill() -> dict[str, Any]:
+    out = ROOT / "build" / "bench-backfill.json"
+    out.unlink(missing_ok=True)
+    code, _ = run([sys.executable, "bench/backfill_bench.py", "--endpoint-url", ENDPOINT, "--json", str(out)])
+    return {"exit_code": code, **(read_json(out) if out.exists() else {})}
 
 
 def bench_setup() -> dict[str, Any]:
@@ -143,6 +151,20 @@ def markdown(results: dict[str, Any]) -> str:
             fmt(_ratio(pipeline.get("convergence_seconds"), pipeline.get("poll_bound_seconds")))
             + "x of bound",
             "<= 1.5x bound",
+        ),
+        (
+            f"backfill items/s ({results['backfill'].get('items')} items)",
+            results["backfill"].get("items_per_second"),
+            "",
+            "",
+            "",
+        ),
+        (
+            "verify seconds (both tables)",
+            results["backfill"].get("verify_seconds"),
+            "",
+            "",
+            "",
         ),
         ("make setup, cached (s)", results["setup"].get("cached_seconds"), "", "", "<= 10 s"),
     ]
@@ -219,12 +241,18 @@ def main(argv: list[str] | None = None) -> int:
         results["loader"] = bench_loader(args.runs)
         say("pipeline (make e2e on LocalStack)")
         results["pipeline"] = bench_pipeline()
+        say("backfill and verify (LocalStack)")
+        results["backfill"] = bench_backfill()
     (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (BENCH / "results.md").write_text(markdown(results), encoding="utf-8")
     chart(results, BENCH / "results.png")
     print(markdown(results))
     say("wrote bench/results.json, bench/results.md, bench/results.png")
-    failed = [name for name in ("setup", "handler", "loader", "pipeline") if results[name].get("exit_code")]
+    failed = [
+        name
+        for name in ("setup", "handler", "loader", "pipeline", "backfill")
+        if results[name].get("exit_code")
+    ]
     if failed:
         print(f"bench: FAILED runs: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -2,20 +2,28 @@
 
 Steps (each printed as it runs):
  1. start LocalStack unless one already answers (a running one is used and left running);
- 2. ``tflocal init`` + ``tflocal apply`` of examples/workshop;
- 3. the lab's loader: ``loader/load_logfile.py logfile <CSV>``;
- 4. wait until the replica equals the source (progress: replica/source items, batches seen);
+ 2. (with --pre-stream-rows N > 0, the default) the lab's starting point: ``logfile`` created as in
+    exercise 1 (no stream) and N rows written to it, then its stream switched on
+    (``update-table --stream-specification``); apply then uses that table (create_source_table=false);
+ 3. ``tflocal init`` + ``tflocal apply`` of examples/workshop;
+ 4. the lab's loader: ``loader/load_logfile.py logfile <CSV>``; then ``ddb-replica backfill`` for the rows
+    that predate the stream, while the mapping is still delivering the load (a tenth of the pre-stream
+    rows are older versions of CSV rows: the stream's newer items must survive the backfill);
+ 5. wait until the replica equals the source (progress: replica/source items, batches seen);
     on timeout, a diagnosis: mapping state, function errors from CloudWatch Logs, DLQ depth;
- 5. verify every item attribute by attribute, counts, a GSI_1 query (projected attributes only);
-    then update 10 and delete 10 items and verify again;
- 6. the lab's check (``aws dynamodb scan --max-items 2``) and a summary, also in build/e2e-summary.json;
- 7. ``tflocal destroy`` (not with --keep), stop LocalStack if this run started it.
+ 6. verify every item attribute by attribute, counts, a GSI_1 query (projected attributes only);
+    ``ddb-replica verify`` (0 differences), then one replica item edited by hand: verify must fail naming
+    its key, ``verify --repair`` must fix it; then update 10 and delete 10 items and verify again;
+ 7. the lab's check (``aws dynamodb scan --max-items 2``) and a summary, also in build/e2e-summary.json;
+ 8. ``tflocal destroy`` and removal of the step-2 table (not with --keep), stop LocalStack if this run
+    started it.
 Exit 0 only when everything verified.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv as csvlib
 import json
 import os
 import re
@@ -36,6 +44,10 @@ EXAMPLE = ROOT / "examples" / "workshop"
 VENV_BIN = Path(sys.executable).parent
 SUMMARY = ROOT / "build" / "e2e-summary.json"
 REPLICA_GSI_ATTRIBUTES = {"PK", "GSI_1_PK", "bytessent", "requestid", "host"}
+PRE_STREAM_CSV = ROOT / "build" / "e2e-pre-stream.csv"
+BACKFILL_STATE = ROOT / "build" / "e2e-backfill"
+PRE_STREAM_REQUESTID_OFFSET = 1_000_000  # pre-stream rows get request ids the CSV does not use...
+PRE_STREAM_OLDER_SHARE = 10  # ...except one in ten: an older version of a CSV row (bytessent - 1)
 Item = dict[str, Any]
 
 
@@ -54,6 +66,13 @@ class Summary:
     invocations: int = 0
     mismatches: int = 0
     changes_convergence_seconds: float = 0.0
+    pre_stream_rows: int = 0
+    pre_stream_older_versions: int = 0
+    backfill_seconds: float = 0.0
+    backfill_output: str = ""
+    ops_verify_exit: int = -1
+    ops_verify_after_edit_exit: int = -1
+    ops_repair_exit: int = -1
     poll_interval_seconds: float = 0.0
     poll_bound_seconds: float = 0.0
     verified: bool = False
@@ -197,10 +216,14 @@ def invocation_count(aws: dict[str, Any], stack: Stack, settle_seconds: float = 
 
 
 # -- steps ---------------------------------------------------------------------------------------------
-def deploy(endpoint: str) -> Stack:
-    say("tflocal init + apply of examples/workshop")
+def deploy(endpoint: str, existing_source: bool) -> Stack:
+    variables = ["-var", "create_source_table=false"] if existing_source else []
+    say(
+        "tflocal init + apply of examples/workshop"
+        + (" (create_source_table=false)" if existing_source else "")
+    )
     tflocal("init", "-input=false", "-no-color")
-    tflocal("apply", "-auto-approve", "-input=false", "-no-color")
+    tflocal("apply", "-auto-approve", "-input=false", "-no-color", *variables)
     outputs = {name: value["value"] for name, value in json.loads(tflocal("output", "-json")).items()}
     return Stack(
         endpoint=endpoint,
@@ -225,6 +248,117 @@ def load(stack: Stack, csv: str, summary: Summary) -> None:
     if not match:
         raise E2EError(f"the loader's last line is not 'RowCount: N, Total seconds: S':\n{output}")
     summary.rows_loaded, summary.load_seconds = int(match[1]), float(match[2])
+
+
+def pre_stream_csv(csv: str, rows: int) -> int:
+    """Rows for the table before its stream: the CSV's first ``rows`` rows under request ids the CSV does not
+    use, except every tenth, which keeps its id with bytessent - 1 (an older version the load replaces).
+    Returns how many are such older versions."""
+    PRE_STREAM_CSV.parent.mkdir(parents=True, exist_ok=True)
+    older = 0
+    with open(csv, newline="", encoding="utf-8") as source, open(PRE_STREAM_CSV, "w", newline="") as target:
+        writer = csvlib.writer(target)
+        for number, row in enumerate(csvlib.reader(source)):
+            if number == rows:
+                break
+            if number % PRE_STREAM_OLDER_SHARE == 0:
+                row[8] = str(int(row[8]) - 1)
+                older += 1
+            else:
+                row[0] = str(int(row[0]) + PRE_STREAM_REQUESTID_OFFSET)
+            writer.writerow(row)
+    return older
+
+
+def exercise_one(ddb: Any, endpoint: str, table: str, csv: str, rows: int, summary: Summary) -> None:
+    """The lab's starting point: ``logfile`` as exercise 1 created it (no stream), with rows in it; then
+    its stream switched on as the Streams exercise does. A table left by a KEEP=1 run is reused."""
+    summary.pre_stream_rows = rows
+    summary.pre_stream_older_versions = pre_stream_csv(csv, rows)
+    if table in ddb.list_tables()["TableNames"]:
+        say(f"{table} exists (left by KEEP=1): its pre-stream rows are already there")
+        return
+    say(f"exercise 1: create-table {table} (no stream), load {rows} pre-stream rows")
+    ddb.create_table(
+        TableName=table,
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "GSI_1_PK", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI_1",
+                "KeySchema": [{"AttributeName": "GSI_1_PK", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["bytessent"]},
+                "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+            }
+        ],
+    )
+    ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
+    print(
+        run(
+            [sys.executable, "loader/load_logfile.py", table, str(PRE_STREAM_CSV), "--quiet"],
+            env={"AWS_ENDPOINT_URL": endpoint},
+            quiet=True,
+        ),
+        end="",
+    )
+    say(f"update-table {table} --stream-specification StreamEnabled=true,StreamViewType=NEW_IMAGE")
+    ddb.update_table(
+        TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    )
+
+
+def ddb_replica(stack: Stack, *args: str) -> tuple[int, str]:
+    """``ddb-replica <args> --source ... --replica ...``; exit code and output (printed)."""
+    command = [str(VENV_BIN / "ddb-replica"), *args, "--source", stack.source, "--replica", stack.replica]
+    say("ddb-replica " + " ".join(args))
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "AWS_ENDPOINT_URL": stack.endpoint},
+        capture_output=True,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    print(output, end="")
+    return result.returncode, output
+
+
+def backfill(stack: Stack, summary: Summary) -> None:
+    started = time.monotonic()
+    code, output = ddb_replica(stack, "backfill", "--state-dir", str(BACKFILL_STATE), "--quiet")
+    summary.backfill_seconds = round(time.monotonic() - started, 2)
+    summary.backfill_output = output.strip().splitlines()[-1] if output.strip() else ""
+    if code != 0:
+        raise E2EError(f"ddb-replica backfill exited {code}")
+
+
+def replica_operations(ddb: Any, stack: Stack, summary: Summary) -> None:
+    """verify finds nothing; a hand edit of one replica item is named by verify and fixed by --repair."""
+    summary.ops_verify_exit, _ = ddb_replica(stack, "verify", "--quiet")
+    key = sorted(scan(ddb, stack.replica))[0]
+    ddb.update_item(
+        TableName=stack.replica,
+        Key={"PK": {"S": key}},
+        UpdateExpression="SET bytessent = :edited",
+        ExpressionAttributeValues={":edited": {"N": "-1"}},
+    )
+    say(f"edited {key} in {stack.replica} by hand (bytessent = -1)")
+    summary.ops_verify_after_edit_exit, output = ddb_replica(stack, "verify", "--quiet")
+    if summary.ops_verify_after_edit_exit != 1 or f"PK={key}" not in output:
+        raise E2EError(
+            f"ddb-replica verify did not name the edited item {key} "
+            f"(exit {summary.ops_verify_after_edit_exit})"
+        )
+    summary.ops_repair_exit, _ = ddb_replica(stack, "verify", "--repair", "--quiet")
+    if (summary.ops_verify_exit, summary.ops_repair_exit) != (0, 0):
+        raise E2EError(
+            f"ddb-replica verify exited {summary.ops_verify_exit} before the edit and "
+            f"{summary.ops_repair_exit} with --repair; expected 0 and 0"
+        )
 
 
 def live_item_count(ddb: Any, table: str) -> int:
@@ -360,6 +494,16 @@ def print_summary(summary: Summary) -> None:
         ("poll-rate bound seconds (batches x interval)", f"{summary.poll_bound_seconds:.2f}"),
         ("source items / replica items", f"{summary.source_items} / {summary.replica_items}"),
         ("invocations (batches)", summary.invocations),
+        (
+            "pre-stream rows (older versions of CSV rows)",
+            f"{summary.pre_stream_rows} ({summary.pre_stream_older_versions})",
+        ),
+        ("backfill seconds", f"{summary.backfill_seconds:.2f}"),
+        (
+            "ddb-replica verify / after edit / --repair",
+            f"exit {summary.ops_verify_exit} / {summary.ops_verify_after_edit_exit} "
+            f"/ {summary.ops_repair_exit}",
+        ),
         ("mismatches", summary.mismatches),
     ]
     width = max(len(name) for name, _ in rows)
@@ -372,17 +516,22 @@ def write_summary(summary: Summary) -> None:
     say(f"summary written to {SUMMARY.relative_to(ROOT)}")
 
 
-def lab(endpoint: str, csv: str, keep: bool, timeout: float) -> Summary:
+def lab(endpoint: str, csv: str, keep: bool, timeout: float, pre_stream_rows: int) -> Summary:
     summary = Summary(csv=csv)
     summary.poll_interval_seconds = float(
         os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC", "0.25")
     )
-    stack = deploy(endpoint)
+    aws = clients(endpoint)
+    source_table = "logfile"  # examples/workshop's default source_table_name
+    if pre_stream_rows:
+        exercise_one(aws["dynamodb"], endpoint, source_table, csv, pre_stream_rows, summary)
     try:
-        aws = clients(endpoint)
+        stack = deploy(endpoint, existing_source=pre_stream_rows > 0)
         invocations_before = invocation_count(aws, stack)
         started = time.monotonic()
         load(stack, csv, summary)
+        if pre_stream_rows:
+            backfill(stack, summary)
         converge(aws, stack, timeout)
         summary.convergence_seconds = round(time.monotonic() - started, 2)
         summary.source_items = count(aws["dynamodb"], stack.source)
@@ -391,22 +540,31 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float) -> Summary:
         summary.poll_bound_seconds = -(-summary.rows_loaded // 100) * summary.poll_interval_seconds
         say(f"converged in {summary.convergence_seconds:.2f} s after load start")
         problems = verify(aws, stack, "after load")
+        replica_operations(aws["dynamodb"], stack, summary)
         change_some(aws["dynamodb"], stack)
         summary.changes_convergence_seconds = round(converge(aws, stack, timeout), 2)
         problems += verify(aws, stack, "after updates and deletes")
         summary.mismatches = len(problems)
         summary.mismatch_examples = problems[:20]
-        summary.verified = (
-            not problems and summary.source_items == summary.replica_items == summary.rows_loaded
-        )
+        expected = summary.rows_loaded + summary.pre_stream_rows - summary.pre_stream_older_versions
+        summary.verified = not problems and summary.source_items == summary.replica_items == expected
         lab_check(stack)
     finally:
         if keep:
             say("KEEP=1: the stack stays deployed (tflocal destroy in examples/workshop removes it)")
         else:
             say("tflocal destroy")
-            tflocal("destroy", "-auto-approve", "-input=false", "-no-color")
+            tflocal(
+                "destroy", "-auto-approve", "-input=false", "-no-color", *destroy_variables(pre_stream_rows)
+            )
+            if pre_stream_rows:
+                say(f"delete-table {source_table} (created in step 2, not by Terraform)")
+                aws["dynamodb"].delete_table(TableName=source_table)
     return summary
+
+
+def destroy_variables(pre_stream_rows: int) -> list[str]:
+    return ["-var", "create_source_table=false"] if pre_stream_rows else []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -416,6 +574,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", default="./data/logfile_stream.csv", help="workshop-format CSV to load")
     parser.add_argument("--keep", action="store_true", help="leave the stack deployed (no destroy)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence")
+    parser.add_argument(
+        "--pre-stream-rows",
+        type=int,
+        default=500,
+        help="rows written to logfile before its stream exists, for ddb-replica backfill "
+        "(0: Terraform creates both tables and no backfill runs)",
+    )
     args = parser.parse_args(argv)
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
     if not Path(args.csv).is_file():
@@ -429,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     try:
         with localstack(endpoint):
-            summary = lab(endpoint, args.csv, args.keep, args.timeout)
+            summary = lab(endpoint, args.csv, args.keep, args.timeout, args.pre_stream_rows)
     except E2EError as error:
         print(f"e2e: FAILED: {error}", file=sys.stderr)
         return 1

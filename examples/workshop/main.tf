@@ -12,9 +12,10 @@ locals {
 module "replica" {
   source = "../../modules/dynamodb-stream-replica"
 
-  source_table_name  = var.source_table_name
-  replica_table_name = var.replica_table_name
-  hash_key           = { name = "PK", type = "S" }
+  source_table_name   = var.source_table_name
+  create_source_table = var.create_source_table
+  replica_table_name  = var.replica_table_name
+  hash_key            = { name = "PK", type = "S" }
 
   # aws dynamodb create-table --table-name logfile ... (then update-table --stream-specification ...)
   source_billing_mode     = "PROVISIONED"

@@ -10,6 +10,12 @@ variable "source_table_name" {
   default     = "logfile"
 }
 
+variable "create_source_table" {
+  description = "Whether Terraform creates the source table (default). `false` uses an existing `source_table_name` whose stream is already on with new images, as in the lab, where `logfile` held rows before `update-table --stream-specification`; run `ddb-replica backfill` afterwards for the rows that predate the stream."
+  type        = bool
+  default     = true
+}
+
 variable "replica_table_name" {
   description = "Name of the lab's replica table."
   type        = string

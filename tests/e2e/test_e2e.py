@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DRIFT = Path(__file__).parent / "schema_drift"
 SUMMARY = ROOT / "build" / "e2e-summary.json"
+PRE_STREAM_ROWS = 40  # written to logfile before its stream: 36 new items and 4 older versions of CSV rows
 
 pytestmark = pytest.mark.localstack
 
@@ -33,7 +35,8 @@ def tool_env(endpoint: str) -> dict[str, str]:
 
 
 def run_e2e(endpoint: str, csv: Path, keep: bool) -> dict[str, Any]:
-    command = [sys.executable, "tools/e2e.py", "--csv", str(csv), *(["--keep"] if keep else [])]
+    command = [sys.executable, "tools/e2e.py", "--csv", str(csv), "--pre-stream-rows", str(PRE_STREAM_ROWS)]
+    command += ["--keep"] if keep else []
     result = subprocess.run(command, cwd=ROOT, env=tool_env(endpoint), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     summary: dict[str, Any] = json.loads(SUMMARY.read_text())
@@ -41,7 +44,7 @@ def run_e2e(endpoint: str, csv: Path, keep: bool) -> dict[str, Any]:
 
 
 def test_lab_on_a_slice_is_idempotent_with_keep_then_destroys(localstack: str, tmp_path: Path) -> None:
-    # GIVEN the first 150 rows of the workshop data
+    # GIVEN the first 150 rows of the workshop data, and 40 rows in logfile before its stream is enabled
     rows = (ROOT / "data" / "logfile_stream.csv").read_text(encoding="utf-8").splitlines(keepends=True)[:150]
     csv = tmp_path / "slice.csv"
     csv.write_text("".join(rows), encoding="utf-8")
@@ -51,12 +54,28 @@ def test_lab_on_a_slice_is_idempotent_with_keep_then_destroys(localstack: str, t
     second = run_e2e(localstack, csv, keep=True)
     third = run_e2e(localstack, csv, keep=False)
 
-    # THEN every run verified the replica item by item, with the same counts
+    # THEN every run verified the replica item by item, with the same counts: the pre-stream rows reached
+    # the replica through the backfill, and ddb-replica verify caught and repaired a hand edit
     for summary in (first, second, third):
         assert summary["verified"] is True
         assert summary["mismatches"] == 0
-        assert summary["rows_loaded"] == summary["source_items"] == summary["replica_items"] == 150
+        assert summary["rows_loaded"] == 150
+        assert summary["source_items"] == summary["replica_items"] == 150 + PRE_STREAM_ROWS - 4
         assert summary["invocations"] >= 2  # 150 records: at least two batches of at most 100
+        assert "unresolved 0;" in summary["backfill_output"]
+        assert (
+            summary["ops_verify_exit"],
+            summary["ops_verify_after_edit_exit"],
+            summary["ops_repair_exit"],
+        ) == (
+            0,
+            1,
+            0,
+        )
+    # the 36 new pre-stream items can only have come from the backfill (the stream may have beaten it to
+    # some CSV rows, which it then copies too, or finds in place)
+    copied = int(re.search(r"copied (\d+),", first["backfill_output"])[1])  # type: ignore[index]
+    assert 36 <= copied <= 186 and "scanned 186," in first["backfill_output"]
     # AND the last run destroyed the stack
     ddb = client("dynamodb", localstack)
     assert not {"logfile", "logfile_replica"} & set(ddb.list_tables()["TableNames"])
