@@ -11,7 +11,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -82,7 +82,6 @@ class Tables:
     key_names: Sequence[str]
     limiter: RateLimiter | None = None
     sleep: Callable[[float], None] = time.sleep
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- writes (replica only) --------------------------------------------------------------------------
 
