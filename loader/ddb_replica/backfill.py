@@ -2,8 +2,9 @@
 
 Each segment of a parallel Scan is read page by page. For every page:
  1. its keys are written to the segment's checkpoint as *pending*;
- 2. each item is put into the replica only where the replica has no item (``attribute_not_exists``), so
-    anything the stream already wrote, always as new or newer than the scan, stays;
+ 2. the replica items of the page are read; each item the replica lacks is put, on condition that it
+    still has none (``attribute_not_exists``), so anything the stream wrote, always as new as the scan or
+    newer, stays;
  3. every key of the page is settled (``settle.py``): a strongly consistent read of replica then source,
     and a conditional write where they differ. This removes an item the backfill brought back after the
     source deleted it, and reports keys that would not settle;
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .items import Item, decode_key, encode_key, key_of
+from .items import Item, decode_key, encode_key, key_id, key_of
 from .scanning import Page, pages
 from .settle import Settled, settle
 from .tables import OpsError
@@ -170,7 +171,7 @@ class Backfill:
             keys = [key_of(item, self.tables.key_names) for item in page.items]
             state.pending = [encode_key(key) for key in keys]
             self.checkpoints.save(state)
-            self._copy(state, page)
+            self._copy(state, page, keys)
             self._settle(state, keys)
             state.pending = []
             state.last_key = encode_key(page.last_key) if page.last_key else None
@@ -180,9 +181,14 @@ class Backfill:
             if self.stop.is_set():
                 return
 
-    def _copy(self, state: SegmentState, page: Page) -> None:
-        for item in page.items:
-            if self.tables.put_if_absent(item):
+    def _copy(self, state: SegmentState, page: Page, keys: Sequence[Item]) -> None:
+        """Put the page's items the replica lacks. One BatchGetItem per 100 keys first: an item already
+        there costs no write (a failed conditional put still consumes write capacity), so a second run
+        over a replicated table writes nothing. The put stays conditional: the stream may write in between.
+        """
+        in_replica = self.tables.get_many(self.tables.replica, keys)
+        for item, key in zip(page.items, keys, strict=True):
+            if key_id(key) not in in_replica and self.tables.put_if_absent(item):
                 state.copied += 1
             else:
                 state.present += 1

@@ -261,6 +261,32 @@ def test_max_wcu_charges_one_unit_per_small_item(lab: Lab) -> None:
     dynamodb().put_item(TableName=SOURCE, Item=big)  # 4 KB: 4 units per write
     charged.clear()
     Backfill(tables, checkpoints, workers=1).run(checkpoints.start(1))
-    # every conditional put is charged (a failed condition consumes capacity too), plus the correction
-    assert sorted(charged) == [1] * 29 + [4, 4]
+    # items already in the replica cost no write; the one that changed is corrected by the settle (4 units)
+    assert charged == [4]
     assert replica_item(1) == big
+
+
+def test_second_run_over_a_replicated_table_writes_nothing(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(SOURCE, 120)
+    writes: list[str] = []
+    original = Connection.client
+    monkeypatch.setattr(
+        Connection, "client", lambda self, threads: _counting(original(self, threads), writes)
+    )
+    assert lab.backfill()[0] == 0
+    assert writes.count("PutItem") == 120, "the hook sees the first run's writes"
+    writes.clear()
+
+    code, out, _ = lab.backfill()
+    assert code == 0
+    assert counts(out) == {"scanned": 120, "copied": 0, "replica": 120, "corrected": 0, "unresolved": 0}
+    assert writes == []
+
+
+def _counting(client: Any, writes: list[str]) -> Any:
+    """Record the name of every write call the client makes."""
+    for operation in ("PutItem", "DeleteItem", "BatchWriteItem"):
+        client.meta.events.register(
+            f"before-call.dynamodb.{operation}", lambda name=operation, **kwargs: writes.append(name)
+        )
+    return client
