@@ -15,7 +15,7 @@ export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
 # TF_CLI_CONFIG_FILE (the provider mirror; absent with OFFLINE=0), CHECKOV, TERRAFORM_DOCS.
 # On a fresh clone make builds it first (running setup), then restarts with the values.
 -include build/setup.env
-export TF TF_CMD TF_CLI_CONFIG_FILE
+export TF TF_CMD TF_CLI_CONFIG_FILE TOFU
 
 build/setup.env: tools/setup.sh tools/versions.env
 	@tools/setup.sh

@@ -85,6 +85,19 @@ TF_CMD=$tf
 "
 done_step "$label"
 
+# 2b. OpenTofu, for the compatibility tests (tests/terraform/test_opentofu.py) ---------------------
+step "OpenTofu CLI"
+tofu="$cache/opentofu-$OPENTOFU_VERSION/tofu"
+if [[ -x "$tofu" ]]; then
+  done_step "cached ($tofu)"
+else
+  echo
+  "$here/build-opentofu.sh"
+  done_step "built $tofu"
+fi
+setup_env+="TOFU=$tofu
+"
+
 # 3. hashicorp/aws provider mirror ------------------------------------------------------------------
 step "hashicorp/aws provider"
 if [[ "$OFFLINE" == "0" ]]; then

@@ -1,5 +1,5 @@
-"""examples/workshop applied with tflocal on LocalStack: the deployed resources carry the lab's values, a
-second plan is empty, and destroy leaves nothing behind."""
+"""examples/workshop applied with tflocal on LocalStack, once with Terraform and once with OpenTofu: the
+deployed resources carry the lab's values, a second plan is empty, and destroy leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.localstack
 class Stack:
     """The workshop example with unique names, its own state and data dir (the e2e run owns the default)."""
 
-    def __init__(self, endpoint: str, workdir: Path) -> None:
+    def __init__(self, endpoint: str, workdir: Path, cli: str) -> None:
         suffix = uuid.uuid4().hex[:6]
         self.names = {
             "source_table_name": f"logfile-{suffix}",
@@ -40,7 +40,9 @@ class Stack:
             "AWS_ENDPOINT_URL": endpoint,
             "TF_DATA_DIR": str(workdir / "tf"),
         }
-        self.env["TF_CMD"] = self.env.get("TF", "terraform")
+        if cli not in self.env:
+            pytest.fail(f"{cli} is not set in build/setup.env: run `make setup`")
+        self.env["TF_CMD"] = self.env[cli]  # tflocal runs this CLI
 
     def tflocal(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -58,11 +60,11 @@ class Stack:
         return [f"-state={self.state}", *(f"-var={name}={value}" for name, value in self.names.items())]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["TF", "TOFU"], ids=["terraform", "opentofu"])
 def applied(
-    localstack: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, localstack: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stack, dict[str, Any]]]:
-    stack = Stack(localstack, tmp_path_factory.mktemp("workshop"))
+    stack = Stack(localstack, tmp_path_factory.mktemp("workshop"), request.param)
     stack.tflocal("init", "-input=false")
     stack.tflocal("apply", "-auto-approve", "-input=false", *stack.variables())
     outputs = json.loads(stack.tflocal("output", f"-state={stack.state}", "-json").stdout)

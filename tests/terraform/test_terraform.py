@@ -18,13 +18,20 @@ MODULE = ROOT / "modules" / "dynamodb-stream-replica"
 EXAMPLES = sorted(path for path in (ROOT / "examples").iterdir() if (path / "main.tf").exists())
 
 
-def terraform(cwd: Path, *args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+# The CLIs the module must work with: TF (terraform >= 1.6 from PATH, or OpenTofu when there is none) and
+# TOFU (OpenTofu, always built by `make setup`). Both come from build/setup.env.
+CLIS = {"terraform": "TF", "opentofu": "TOFU"}
+
+
+def terraform(
+    cwd: Path, *args: str, data_dir: Path | None = None, cli: str = "TF"
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **setup_env()}
     if data_dir is not None:
         env["TF_DATA_DIR"] = str(data_dir)  # keep .terraform out of the example (e2e may be using it)
-    return subprocess.run(
-        [env.get("TF", "terraform"), *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    if cli not in env:
+        pytest.fail(f"{cli} is not set in build/setup.env: run `make setup`")
+    return subprocess.run([env[cli], *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def check(result: subprocess.CompletedProcess[str]) -> str:
@@ -36,10 +43,11 @@ def test_fmt() -> None:
     check(terraform(ROOT, "fmt", "-check", "-recursive", "modules", "examples", "tests"))
 
 
+@pytest.mark.parametrize("cli", CLIS.values(), ids=CLIS.keys())
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
-def test_example_validates(example: Path, tmp_path: Path) -> None:
-    check(terraform(example, "init", "-backend=false", "-input=false", data_dir=tmp_path))
-    assert "Success" in check(terraform(example, "validate", data_dir=tmp_path))
+def test_example_validates(example: Path, cli: str, tmp_path: Path) -> None:
+    check(terraform(example, "init", "-backend=false", "-input=false", data_dir=tmp_path, cli=cli))
+    assert "Success" in check(terraform(example, "validate", data_dir=tmp_path, cli=cli))
 
 
 def test_module_terraform_test(tmp_path: Path) -> None:
