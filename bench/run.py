@@ -166,6 +166,13 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "",
         ),
+        (
+            "backfill again, nothing to write (s)",
+            results["backfill"].get("rerun_seconds"),
+            "",
+            "",
+            "",
+        ),
         ("make setup, cached (s)", results["setup"].get("cached_seconds"), "", "", "<= 10 s"),
     ]
     lines = [
