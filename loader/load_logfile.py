@@ -528,11 +528,16 @@ def _describe(error: BaseException) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def worker_count(text: str) -> int:
+def bounded_int(text: str, low: int, high: int) -> int:
+    """An integer argument within [low, high] (argparse ``type`` helper, shared with ddb-replica)."""
     value = int(text)
-    if not 1 <= value <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}")
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
     return value
+
+
+def worker_count(text: str) -> int:
+    return bounded_int(text, 1, MAX_WORKERS)
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:

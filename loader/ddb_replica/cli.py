@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from loader.load_logfile import Console, explain
+from loader.load_logfile import Console, bounded_int, explain
 
 from .backfill import Backfill, Checkpoints, SegmentState
 from .items import Item, decode_key, encode_key, key_text
@@ -43,10 +43,7 @@ DEFAULT_SHOW = 20
 
 def _bounded(low: int, high: int) -> Any:
     def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
-        return value
+        return bounded_int(text, low, high)
 
     return parse
 
