@@ -20,7 +20,7 @@ export TF TF_CMD TF_CLI_CONFIG_FILE TOFU
 build/setup.env: tools/setup.sh tools/versions.env
 	@tools/setup.sh
 
-.PHONY: build setup test test-unit lint tf-fmt tf-static docs e2e bench localstack-up localstack-down clean
+.PHONY: build setup test test-fast test-unit lint tf-fmt tf-static docs e2e bench localstack-up localstack-down clean
 
 build: $(ZIP) ## Build the Lambda zip (deterministic)
 
@@ -49,9 +49,23 @@ docs: setup ## Regenerate the Inputs/Outputs tables of the module and example RE
 	  $(TERRAFORM_DOCS) markdown table --lockfile=false --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
 	done
 
-test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e
-	$(MAKE) --no-print-directory lint
-	$(PY) -m pytest
+# Tests run in parallel workers (pytest-xdist): most of the LocalStack and Terraform time is waiting (the AWS
+# provider's SQS waiters, polling), which overlaps with the CPU-bound unit tests. loadgroup keeps each
+# xdist_group (one apply/destroy cycle) on one worker. The budget is suite_budget_seconds in pyproject.toml.
+PYTEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
+
+test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e, within budget
+	@started=$$EPOCHREALTIME; \
+	$(MAKE) --no-print-directory lint; \
+	lint=$$(awk "BEGIN { printf \"%.1f\", $$EPOCHREALTIME - $$started }"); \
+	status=0; MAKE_TEST_LINT_SECONDS=$$lint $(PY) -m pytest $(PYTEST_PARALLEL) || status=$$?; \
+	total=$$(awk "BEGIN { printf \"%.0f\", $$EPOCHREALTIME - $$started }"); \
+	echo "make test: $$total s in all (lint $$lint s, then pytest; phases above), exit $$status"; \
+	exit $$status
+
+test-fast: setup build ## Unit and Terraform tests without LocalStack, in parallel (the edit loop, < 3 min)
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=10 -m "not localstack" tests/unit tests/terraform
 
 test-unit: setup ## Unit tests only (moto, no LocalStack)
 	$(PY) -m pytest tests/unit

@@ -1,18 +1,30 @@
 """Shared test settings: fake credentials and a fixed region, so no test can reach a real AWS account;
-and the session's LocalStack for the tests that need one."""
+the run's LocalStack for the tests that need one; and the suite's clock and budget (tests/suite_timing.py).
+
+`make test` runs the tests in parallel workers (pytest-xdist). Hooks that look at the whole run act in
+the controller only: the process without ``config.workerinput``."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+from _pytest.reports import TestReport
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from e2e import localstack as running_localstack  # noqa: E402
+from e2e import release_localstack, share_localstack  # noqa: E402
+from suite_timing import (  # noqa: E402
+    BUDGET_NODEID,
+    LINT_SECONDS_ENV,
+    SuiteClock,
+    budget_verdict,
+    lint_seconds,
+)
 
 # moto 5 with botocore >= 1.44: streams calls made by ARN go to an account-specific host that
 # in-process moto does not match; "disabled" keeps the regional endpoint.
@@ -25,11 +37,96 @@ os.environ.setdefault("AWS_REGION", "us-east-1")
 
 # Not exported: unit tests rely on moto intercepting the default AWS endpoints.
 LOCALSTACK_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+RUN_ID_ENV = "DDB_REPLICA_TEST_RUN"  # one id per run, inherited by the parallel workers
+
+_clock = SuiteClock()
+_started = time.monotonic()  # conftest import: before collection and before the workers start
+_WALL = pytest.StashKey[float]()
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "suite_budget_seconds",
+        "wall-time budget of `make test` (lint + pytest) in seconds; see tests/suite_timing.py",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _is_controller(config):
+        os.environ.setdefault(RUN_ID_ENV, uuid.uuid4().hex)  # set before the workers start
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _is_controller(config):
+        release_localstack(LOCALSTACK_ENDPOINT, os.environ[RUN_ID_ENV])
 
 
 @pytest.fixture(scope="session")
-def localstack() -> Iterator[str]:
-    """The LocalStack endpoint: a running one is reused and left alone; otherwise one is started
-    with tools/localstack.sh for the session and stopped afterwards."""
-    with running_localstack(LOCALSTACK_ENDPOINT):
-        yield LOCALSTACK_ENDPOINT
+def localstack() -> str:
+    """The LocalStack endpoint: a running one is used and left alone; otherwise the first worker that needs
+    one starts it, every worker of the run shares it, and it is stopped when the run ends."""
+    share_localstack(LOCALSTACK_ENDPOINT, os.environ[RUN_ID_ENV])
+    return LOCALSTACK_ENDPOINT
+
+
+# --- the suite's clock and budget -----------------------------------------------------------------------
+
+
+def pytest_runtest_logreport(report: TestReport) -> None:
+    if report.nodeid != BUDGET_NODEID:
+        _clock.add(report.nodeid, report.duration, report.start, report.stop)
+
+
+@pytest.hookimpl(trylast=True)  # after xdist has stopped its workers
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Report the budget as a test of its own (it runs after every other test, in the controller)."""
+    config = session.config
+    if not _is_controller(config) or config.option.collectonly or exitstatus == pytest.ExitCode.INTERRUPTED:
+        return
+    wall = time.monotonic() - _started
+    lint = lint_seconds(os.environ.get(LINT_SECONDS_ENV))
+    budget = _budget(config)
+    verdict = budget_verdict(wall, lint, budget, _clock.slowest(10))
+    config.stash[_WALL] = wall
+    now = time.time()
+    report = TestReport(
+        nodeid=BUDGET_NODEID,
+        location=("tests/suite_timing.py", None, "test_make_test_fits_its_budget"),
+        keywords={},
+        outcome="failed" if verdict else "passed",
+        longrepr=verdict,
+        when="call",
+        duration=0.0,
+        start=now,
+        stop=now,
+    )
+    session.testscollected += 1  # counted, so that the progress column ends at 100 %
+    config.hook.pytest_runtest_logreport(report=report)
+    if verdict:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _budget(config: pytest.Config) -> float:
+    value = str(config.getini("suite_budget_seconds"))
+    try:
+        return float(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"suite_budget_seconds = {value!r} in [tool.pytest.ini_options] of pyproject.toml: "
+            "set it to the seconds `make test` may take"
+        ) from None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if not _is_controller(config) or _WALL not in config.stash:
+        return
+    lint = lint_seconds(os.environ.get(LINT_SECONDS_ENV))
+    terminalreporter.section("time per phase (busy: sum of test durations; span: first start to last stop)")
+    for line in _clock.table(config.stash[_WALL], lint):
+        terminalreporter.line(line)
+    budget = _budget(config)
+    terminalreporter.line(f"budget: {budget:.0f} s (suite_budget_seconds in pyproject.toml)")

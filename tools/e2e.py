@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv as csvlib
+import fcntl
 import json
 import os
 import re
@@ -126,6 +127,35 @@ def localstack(endpoint: str) -> Iterator[None]:
         yield
     finally:
         run([str(ROOT / "tools" / "localstack.sh"), "down"])
+
+
+def _localstack_state(endpoint: str) -> Path:
+    """tools/localstack.sh's state folder for the endpoint's port (.localstack/<port>)."""
+    port = endpoint.rsplit(":", 1)[-1].split("/", 1)[0]
+    state = ROOT / ".localstack" / port
+    state.mkdir(parents=True, exist_ok=True)
+    return state
+
+
+def share_localstack(endpoint: str, run_id: str) -> None:
+    """Make LocalStack answer at ``endpoint`` for every process of one test run (pytest's parallel
+    workers each ask): under a lock, a running one is used as it is; otherwise one is started and
+    ``run_id`` is recorded as its owner, so that ``release_localstack`` stops it once the run ends."""
+    state = _localstack_state(endpoint)
+    with open(state / "share.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if localstack_answers(endpoint):
+            return
+        run([str(ROOT / "tools" / "localstack.sh"), "up"], env={"AWS_ENDPOINT_URL": endpoint})
+        (state / "started-by-run").write_text(run_id)
+
+
+def release_localstack(endpoint: str, run_id: str) -> None:
+    """Stop the LocalStack that ``share_localstack`` started for ``run_id``; leave any other one alone."""
+    owner = _localstack_state(endpoint) / "started-by-run"
+    if owner.is_file() and owner.read_text() == run_id:
+        owner.unlink()
+        run([str(ROOT / "tools" / "localstack.sh"), "down"], env={"AWS_ENDPOINT_URL": endpoint})
 
 
 def setup_env() -> dict[str, str]:

@@ -18,15 +18,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from e2e import client as aws  # noqa: E402
 from e2e import setup_env  # noqa: E402
+from workdirs import example_copy  # noqa: E402
 
-EXAMPLE = ROOT / "examples" / "workshop"
 pytestmark = pytest.mark.localstack
 
 
 class Stack:
-    """The workshop example with unique names, its own state and data dir (the e2e run owns the default)."""
+    """The workshop example with unique names, in a copy of its own (workdirs.py): the e2e test and the other
+    CLI's run use the example at the same time."""
 
     def __init__(self, endpoint: str, workdir: Path, cli: str) -> None:
+        self.example = example_copy("workshop", workdir)
         suffix = uuid.uuid4().hex[:6]
         self.names = {
             "source_table_name": f"logfile-{suffix}",
@@ -47,7 +49,7 @@ class Stack:
     def tflocal(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [str(Path(sys.executable).parent / "tflocal"), *args, "-no-color"],
-            cwd=EXAMPLE,
+            cwd=self.example,
             env=self.env,
             capture_output=True,
             text=True,
@@ -60,7 +62,14 @@ class Stack:
         return [f"-state={self.state}", *(f"-var={name}={value}" for name, value in self.names.items())]
 
 
-@pytest.fixture(scope="module", params=["TF", "TOFU"], ids=["terraform", "opentofu"])
+# One xdist group per CLI: each apply/destroy cycle stays on one worker, and the two CLIs run side by side.
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("TF", id="terraform", marks=pytest.mark.xdist_group("apply-terraform")),
+        pytest.param("TOFU", id="opentofu", marks=pytest.mark.xdist_group("apply-opentofu")),
+    ],
+)
 def applied(
     request: pytest.FixtureRequest, localstack: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stack, dict[str, Any]]]:

@@ -24,6 +24,7 @@ from unittest import mock
 import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto_serializer import fast_attribute_values
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,11 +42,16 @@ PK: KeySchema = (("PK", "S"),)
 
 
 @contextmanager
-def moto_aws() -> Iterator[None]:
-    """In-process moto, with any endpoint from the developer's shell (e.g. LocalStack) out of the way."""
+def moto_aws(fast_items: bool = True) -> Iterator[None]:
+    """In-process moto, with any endpoint from the developer's shell (e.g. LocalStack) out of the way, and
+    items serialized by moto's own code without its per-member lookups (moto_serializer.py: 5x faster)."""
     environ = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
     with mock.patch.dict(os.environ, environ, clear=True), mock_aws():
-        yield
+        if not fast_items:
+            yield
+            return
+        with fast_attribute_values():
+            yield
 
 
 def dynamodb(region: str = REGION) -> DynamoDBClient:

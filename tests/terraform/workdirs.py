@@ -1,0 +1,26 @@
+"""Private copies of the examples, so Terraform runs of several tests can use one example at once.
+
+`terraform init` writes the example's lock file, and tflocal writes its providers override file into the
+working directory (and refuses to run when one is there). Tests that run in parallel therefore work on a copy:
+the example's files under ``<workdir>/examples/<name>``, beside links to the repository's ``modules`` and
+``dist``, so that the example's relative paths (``../../modules/...``, ``../../dist/...``) resolve as they do
+in the repository. `make e2e` and tests/e2e use the example itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def example_copy(name: str, workdir: Path) -> Path:
+    """examples/<name> copied under ``workdir`` (only its *.tf files), with modules/ and dist/ linked."""
+    target = workdir / "examples" / name
+    target.mkdir(parents=True)
+    for path in (ROOT / "examples" / name).glob("*.tf"):
+        shutil.copy2(path, target / path.name)
+    for linked in ("modules", "dist"):
+        (workdir / linked).symlink_to(ROOT / linked, target_is_directory=True)
+    return target
