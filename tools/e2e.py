@@ -132,9 +132,7 @@ def localstack(endpoint: str) -> Iterator[None]:
 def _localstack_state(endpoint: str) -> Path:
     """tools/localstack.sh's state folder for the endpoint's port (.localstack/<port>)."""
     port = endpoint.rsplit(":", 1)[-1].split("/", 1)[0]
-    state = ROOT / ".localstack" / port
-    state.mkdir(parents=True, exist_ok=True)
-    return state
+    return ROOT / ".localstack" / port
 
 
 def share_localstack(endpoint: str, run_id: str) -> None:
@@ -142,6 +140,7 @@ def share_localstack(endpoint: str, run_id: str) -> None:
     workers each ask): under a lock, a running one is used as it is; otherwise one is started and
     ``run_id`` is recorded as its owner, so that ``release_localstack`` stops it once the run ends."""
     state = _localstack_state(endpoint)
+    state.mkdir(parents=True, exist_ok=True)
     with open(state / "share.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if localstack_answers(endpoint):
