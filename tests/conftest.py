@@ -73,6 +73,12 @@ def localstack() -> str:
     return LOCALSTACK_ENDPOINT
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` first (xdist hands out work in collection order): they overlap the LocalStack
+    tests, which mostly wait, instead of running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 # --- the suite's clock and budget -----------------------------------------------------------------------
 
 

@@ -60,6 +60,7 @@ def counts(out: str) -> dict[str, int]:
 # --- the parallel path on 20,000 items -------------------------------------------------------------
 
 
+@pytest.mark.slow  # about 2 minutes: started first, beside the LocalStack tests' waits
 def test_backfill_copies_20000_items_across_segments_and_verify_agrees(lab: Lab) -> None:
     seed(SOURCE, 20_000)
     code, out, err = lab.backfill("--segments", "8", "--workers", "4")
