@@ -52,7 +52,7 @@ docs: setup ## Regenerate the Inputs/Outputs tables of the module and example RE
 # Tests run in parallel workers (pytest-xdist): most of the LocalStack and Terraform time is waiting (the AWS
 # provider's SQS waiters, polling), which overlaps with the CPU-bound unit tests. loadgroup keeps each
 # xdist_group (one apply/destroy cycle) on one worker. The budget is suite_budget_seconds in pyproject.toml.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 5
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
 test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e, within budget
