@@ -145,8 +145,12 @@ def share_localstack(endpoint: str, run_id: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if localstack_answers(endpoint):
             return
-        run([str(ROOT / "tools" / "localstack.sh"), "up"], env={"AWS_ENDPOINT_URL": endpoint})
-        (state / "started-by-run").write_text(run_id)
+        output = run(
+            [str(ROOT / "tools" / "localstack.sh"), "up"], env={"AWS_ENDPOINT_URL": endpoint}, quiet=True
+        )
+        # `up` also succeeds for a LocalStack that runs but was slow to answer: own only one it started
+        if "localstack: starting" in output:
+            (state / "started-by-run").write_text(run_id)
 
 
 def release_localstack(endpoint: str, run_id: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from e2e import setup_env  # noqa: E402
-from workdirs import example_copy  # noqa: E402
+from workdirs import TFLOCAL_OVERRIDE, example_copy  # noqa: E402
 
 MODULE = ROOT / "modules" / "dynamodb-stream-replica"
 EXAMPLES = sorted(path.name for path in (ROOT / "examples").iterdir() if (path / "main.tf").exists())
@@ -38,11 +38,6 @@ def terraform(
 def check(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return result.stdout
-
-
-# tflocal writes this file next to the configuration it runs, for as long as it runs (tests/e2e runs it in
-# examples/workshop while this test may be running); it is generated, never ours, and never committed.
-TFLOCAL_OVERRIDE = "localstack_providers_override.tf"
 
 
 def our_terraform_files() -> list[str]:

@@ -13,14 +13,19 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# tflocal writes this file next to the configuration it runs, for as long as it runs (tests/e2e runs it in
+# examples/workshop while other tests copy or format that folder); generated, never ours, never committed.
+TFLOCAL_OVERRIDE = "localstack_providers_override.tf"
 
 
 def example_copy(name: str, workdir: Path) -> Path:
-    """examples/<name> copied under ``workdir`` (only its *.tf files), with modules/ and dist/ linked."""
+    """examples/<name> copied under ``workdir`` (its *.tf files, not tflocal's override file), with
+    modules/ and dist/ linked."""
     target = workdir / "examples" / name
     target.mkdir(parents=True)
     for path in (ROOT / "examples" / name).glob("*.tf"):
-        shutil.copy2(path, target / path.name)
+        if path.name != TFLOCAL_OVERRIDE:
+            shutil.copy2(path, target / path.name)
     for linked in ("modules", "dist"):
         (workdir / linked).symlink_to(ROOT / linked, target_is_directory=True)
     return target

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from suite_timing import SuiteClock, budget_verdict, lint_seconds, phase_of
+from suite_timing import SuiteClock, budget_verdict, make_test_started, phase_of
 
 
 @pytest.mark.parametrize(
@@ -35,29 +35,29 @@ def test_phases_add_busy_time_and_span_from_setup_call_and_teardown() -> None:
     e2e = clock.phases["e2e"]
     assert (e2e.busy, e2e.span, len(e2e.tests)) == (42.0, 32.0, 2)
     assert clock.slowest(2) == [("tests/e2e/test_e2e.py::a", 32.0), ("tests/e2e/test_e2e.py::b", 10.0)]
-    table = "\n".join(clock.table(wall=40.0, lint=12.5))
-    assert "lint" in table and "e2e" in table and "unit (moto)" in table
+    table = "\n".join(clock.table(wall=40.0, before=12.5))
+    assert "lint, start-up" in table and "e2e" in table and "unit (moto)" in table
     assert "52.5" in table  # make test = lint + pytest wall
 
 
 def test_a_run_within_the_budget_passes_even_at_the_limit() -> None:
-    assert budget_verdict(wall=800.0, lint=100.0, budget=900.0, slowest=[]) is None
-    assert budget_verdict(wall=899.0, lint=None, budget=900.0, slowest=[]) is None
+    assert budget_verdict(wall=800.0, before=100.0, budget=900.0, slowest=[]) is None
+    assert budget_verdict(wall=899.0, before=None, budget=900.0, slowest=[]) is None
 
 
 def test_a_run_over_the_budget_fails_naming_the_time_and_the_slowest_tests() -> None:
     verdict = budget_verdict(
-        wall=850.0, lint=60.5, budget=900.0, slowest=[("tests/e2e/test_e2e.py::test_lab", 400.0)]
+        wall=850.0, before=60.5, budget=900.0, slowest=[("tests/e2e/test_e2e.py::test_lab", 400.0)]
     )
     assert verdict is not None
-    assert "make test took 910 s (pytest 850 s + lint 60 s), over its budget of 900 s" in verdict
+    assert "make test took 910 s (pytest 850 s + lint and start-up 60 s), over its budget of 900 s" in verdict
     assert "suite_budget_seconds in pyproject.toml" in verdict
     assert "400.0 s  tests/e2e/test_e2e.py::test_lab" in verdict
 
 
-def test_lint_seconds_come_from_make_or_are_absent() -> None:
-    assert lint_seconds(None) is None
-    assert lint_seconds("") is None
-    assert lint_seconds("61.5") == 61.5
-    with pytest.raises(ValueError, match="MAKE_TEST_LINT_SECONDS='soon' is not a number"):
-        lint_seconds("soon")
+def test_the_start_of_make_test_comes_from_make_or_is_absent() -> None:
+    assert make_test_started(None) is None
+    assert make_test_started("") is None
+    assert make_test_started("1796131700.374586") == 1796131700.374586
+    with pytest.raises(ValueError, match="MAKE_TEST_STARTED='soon' is not a time in epoch seconds"):
+        make_test_started("soon")
