@@ -10,7 +10,7 @@ import base64
 import json
 import math
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 type AttributeValue = dict[str, Any]
@@ -73,10 +73,21 @@ def key_id(key: Mapping[str, AttributeValue]) -> str:
 
 
 def _number(text: str) -> Decimal | str:
+    """A number's exact value in one form: ``1.0``, ``10E-1`` give ``1``; ``-0``, ``0E+5`` give ``0``.
+
+    Exact for every value DynamoDB accepts (38 significant digits, exponents -130 to +125): the context of
+    ``normalize`` has as many digits as the number, so it never rounds. Python's default context keeps 28
+    digits and would round: two keys that share their first 28 digits would become one.
+    """
     try:
-        return Decimal(text).normalize()
+        number = Decimal(text)
     except InvalidOperation:
         return text
+    if not number.is_finite():  # DynamoDB has no NaN or Infinity; compare such text as text
+        return text
+    if number.is_zero():
+        return Decimal(0)
+    return number.normalize(Context(prec=len(number.as_tuple().digits)))
 
 
 def _bytes_text(value: object) -> str:
