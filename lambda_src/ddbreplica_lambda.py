@@ -300,7 +300,10 @@ def _batch_write(batch: list[Change], target: Target, tally: Tally) -> list[Chan
         tally.retries += _botocore_retries(error.response)
         raise
     tally.retries += _botocore_retries(response)
-    return _unprocessed(batch, response.get("UnprocessedItems", {}).get(target.table, []))
+    # Every request in UnprocessedItems was not written, whatever table key it is listed under: DynamoDB
+    # answers under the key the request used, which may be the table's name or its ARN.
+    unprocessed = response.get("UnprocessedItems") or {}
+    return _unprocessed(batch, [request for requests in unprocessed.values() for request in requests])
 
 
 def _request(change: Change) -> WriteRequestTypeDef:

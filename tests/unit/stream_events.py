@@ -220,13 +220,15 @@ class FaultyClient:
 
     "ok" passes the call through; "throttle" raises ProvisionedThroughputExceededException without writing;
     "unprocessed" writes every second request of a BatchWriteItem and returns the others as UnprocessedItems
-    (a PutItem/DeleteItem is throttled instead); "invalid" raises ValidationException.
+    (a PutItem/DeleteItem is throttled instead), listed under the table key of the request, or under
+    ``unprocessed_under`` when set; "invalid" raises ValidationException.
     """
 
     client: DynamoDBClient
     script: list[str] = field(default_factory=list)
     then: str = "ok"
     calls: list[str] = field(default_factory=list)
+    unprocessed_under: str | None = None
 
     def batch_write_item(self, **request: Any) -> Any:
         fault = self._next("BatchWriteItem")
@@ -236,7 +238,8 @@ class FaultyClient:
         kept, held = writes[1::2], writes[::2]
         if kept:
             self.client.batch_write_item(RequestItems={table: kept})
-        return {"UnprocessedItems": {table: held}, "ResponseMetadata": {"RetryAttempts": 0}}
+        listed_under = self.unprocessed_under or table
+        return {"UnprocessedItems": {listed_under: held}, "ResponseMetadata": {"RetryAttempts": 0}}
 
     def put_item(self, **request: Any) -> Any:
         self._next("PutItem")

@@ -103,6 +103,20 @@ def test_unprocessed_items_are_sent_again_until_they_land() -> None:
 
 
 @pytest.mark.usefixtures("aws")
+def test_unprocessed_items_listed_under_the_table_arn_are_not_taken_as_written() -> None:
+    # GIVEN a replica that leaves half of a request unprocessed and lists it under the table's ARN
+    source, records = source_with(4)
+    arn = dynamodb().describe_table(TableName=REPLICA)["Table"]["TableArn"]
+    faulty = FaultyClient(dynamodb(), ["unprocessed"], unprocessed_under=arn)
+    # WHEN
+    response = run(records, faulty, FakeContext())
+    # THEN the held-back half is sent again, and lands
+    assert response == failures()
+    assert faulty.calls == ["BatchWriteItem"] * 2
+    assert scan(REPLICA) == source.items()
+
+
+@pytest.mark.usefixtures("aws")
 def test_botocore_retries_a_throttled_call_itself_and_they_are_counted(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
