@@ -49,6 +49,7 @@ RETRYABLE_ERRORS = frozenset(
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
 FULL_IMAGE_VIEW_TYPES = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 MAX_LOGGED_ERRORS = 10
+FOREIGN_SOURCE = "foreign source"  # the reason of a record from another stream starts with this
 
 
 class StreamViewTypeError(RuntimeError):
@@ -108,6 +109,7 @@ class Target:
     context: LambdaContext
     sleep: Callable[[float], None] = time.sleep
     margin_ms: int = SAFETY_MARGIN_MS
+    source_table_arn: str | None = None  # when set, records from any other table's stream are failed
 
     def time_left_ms(self) -> int:
         return self.context.get_remaining_time_in_millis() - self.margin_ms
@@ -119,6 +121,7 @@ class Tally:
 
     records: int = 0
     malformed: int = 0
+    foreign: int = 0  # records from another table's stream (failed, never written)
     puts: int = 0
     deletes: int = 0
     write_calls: int = 0
@@ -130,14 +133,31 @@ class Tally:
 # --- parse -------------------------------------------------------------------------------------------
 
 
-def parse(records: Iterable[object]) -> Iterator[Parsed]:
-    """Turn stream records into changes; a record that cannot be understood becomes Unparsed."""
+def parse(records: Iterable[object], source_table_arn: str | None = None) -> Iterator[Parsed]:
+    """Turn stream records into changes; a record that cannot be understood, or that comes from another
+    table's stream than ``source_table_arn`` (when given), becomes Unparsed."""
     for record in records:
         sequence = _sequence_number(record)
+        if source_table_arn is not None and (foreign := _foreign(record, source_table_arn)):
+            yield Unparsed(sequence, foreign)
+            continue
         try:
             yield _change(record, sequence)
         except MalformedRecordError as error:
             yield Unparsed(sequence, str(error))
+
+
+def _foreign(record: object, source_table_arn: str) -> str | None:
+    """Why the record is not from the source table's stream, or None when it is. A second event source
+    mapping on this function (another table, or the replica's own stream) would otherwise merge that
+    table's items into the replica."""
+    arn = record.get("eventSourceARN") if isinstance(record, dict) else None
+    if isinstance(arn, str) and arn.startswith(source_table_arn + "/stream/"):
+        return None
+    return (
+        f"{FOREIGN_SOURCE}: record from {arn!r}, not from the stream of {source_table_arn}; not written "
+        "(remove the function's other event source mapping)"
+    )
 
 
 def _sequence_number(record: object) -> str:
@@ -417,7 +437,7 @@ def replicate(event: Mapping[str, Any], target: Target) -> BatchResponse:
     started = time.perf_counter()
     tally = Tally()
     try:
-        parsed = list(parse(_records(event)))
+        parsed = list(parse(_records(event), target.source_table_arn))
         changes = plan(item for item in parsed if isinstance(item, Change))
         _count(tally, parsed, changes)
         response = report(parsed, write(changes, target, tally))
@@ -442,7 +462,8 @@ def _count(tally: Tally, parsed: Sequence[Parsed], changes: Sequence[Change]) ->
     tally.puts = sum(change.image is not None for change in changes)
     tally.deletes = len(changes) - tally.puts
     unparsed = [item for item in parsed if isinstance(item, Unparsed)]
-    tally.malformed = len(unparsed)
+    tally.foreign = sum(item.reason.startswith(FOREIGN_SOURCE) for item in unparsed)
+    tally.malformed = len(unparsed) - tally.foreign
     tally.errors.extend({"sequence": item.sequence, "error": item.reason} for item in unparsed)
 
 
@@ -452,6 +473,7 @@ def _log(table: str, tally: Tally, started: float) -> None:
         "table": table,
         "records": tally.records,
         "malformed": tally.malformed,
+        "foreign": tally.foreign,
         "puts": tally.puts,
         "deletes": tally.deletes,
         "write_calls": tally.write_calls,
@@ -472,5 +494,10 @@ def replica_client(region: str | None) -> DynamoDBClient:
 def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> BatchResponse:
     """Lambda entry point: settings from the environment, the container's client, then replicate."""
     settings = lab_config.load()
-    target = Target(replica_client(settings.replica_region), settings.replica_table, context)
+    target = Target(
+        replica_client(settings.replica_region),
+        settings.replica_table,
+        context,
+        source_table_arn=settings.source_table_arn,
+    )
     return replicate(event, target)

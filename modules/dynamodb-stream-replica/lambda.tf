@@ -28,7 +28,7 @@ resource "aws_lambda_function" "this" {
 
   # checkov:skip=CKV_AWS_117: the function only calls DynamoDB's regional endpoint; a VPC adds NAT or endpoint costs and no exposure is removed.
   # checkov:skip=CKV_AWS_116: stream invocations are synchronous; failed batches go to the mapping's on-failure destination (event_source_mapping.tf), not to a function DLQ.
-  # checkov:skip=CKV_AWS_173: the environment holds only the replica table name and region, no secrets.
+  # checkov:skip=CKV_AWS_173: the environment holds only table names, ARNs and a region, no secrets.
   # checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile; the package is built reproducibly by `make build` and deployed by hash.
   # checkov:skip=CKV_AWS_50: X-Ray is optional (lambda_tracing_mode); off by default for the lab.
   function_name = local.lambda_function_name
@@ -50,6 +50,9 @@ resource "aws_lambda_function" "this" {
     variables = {
       REPLICA_TABLE  = var.replica_table_name
       REPLICA_REGION = local.replica_region
+      # The function fails records from any other table's stream instead of writing them (a second
+      # event source mapping, or the replica's own stream, would otherwise be merged into the replica).
+      SOURCE_TABLE_ARN = local.source_table_arn
     }
   }
 

@@ -134,6 +134,8 @@ def test_function_and_mapping_have_the_lab_settings(
         60,
     )
     assert function["Environment"]["Variables"]["REPLICA_TABLE"] == stack.names["replica_table_name"]
+    source = aws("dynamodb", localstack).describe_table(TableName=stack.names["source_table_name"])["Table"]
+    assert function["Environment"]["Variables"]["SOURCE_TABLE_ARN"] == source["TableArn"]
 
     mapping = lam.get_event_source_mapping(UUID=outputs["event_source_mapping_uuid"])
     assert mapping["EventSourceArn"] == outputs["source_table_stream_arn"]

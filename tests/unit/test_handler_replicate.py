@@ -287,6 +287,7 @@ def test_lambda_handler_writes_to_the_configured_table_with_one_client(
         "table": "custom_replica",
         "records": 2,
         "malformed": 0,
+        "foreign": 0,
         "puts": 2,
         "deletes": 0,
         "write_calls": 1,
@@ -307,6 +308,36 @@ def test_lambda_handler_writes_to_the_configured_region() -> None:
         assert replica.lambda_handler(lambda_event(source.records()), FakeContext()) == failures()
         assert scan(REPLICA, region="eu-west-1") == [item(1)]
     replica.replica_client.cache_clear()
+
+
+def test_records_from_another_tables_stream_are_failed_named_and_never_written(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with moto_aws():
+        # GIVEN the function's source table, and a second table whose stream also reaches the function
+        # (a second event source mapping: each batch comes from one of them)
+        create_table(REPLICA)
+        source, other = SourceTable.create(), SourceTable.create("other_table")
+        source.put(item(1), item(3))
+        other.put(item(2), item(4))
+        source_arn = dynamodb().describe_table(TableName=source.name)["Table"]["TableArn"]
+        os.environ.update(SOURCE_TABLE_ARN=source_arn, REPLICA_TABLE=REPLICA)
+        replica.replica_client.cache_clear()
+        # WHEN a batch of each stream is delivered
+        from_source = replica.lambda_handler(lambda_event(source.records()), FakeContext())
+        foreign = sequence_numbers(other.records())
+        from_other = replica.lambda_handler(lambda_event(other.records()), FakeContext())
+        # THEN the other table's records are all failed, and only the source's items reach the replica
+        assert from_source == failures()
+        assert from_other == failures(*foreign)
+        assert scan(REPLICA) == source.items() == [item(1), item(3)]
+    replica.replica_client.cache_clear()
+    # AND the log line counts them and names both streams
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (first["foreign"], first["puts"], first["failures"]) == (0, 2, 0)
+    assert (second["foreign"], second["malformed"], second["puts"], second["write_calls"]) == (2, 0, 0, 0)
+    assert [error["sequence"] for error in second["errors"]] == foreign
+    assert other.stream_arn in second["errors"][0]["error"] and source_arn in second["errors"][0]["error"]
 
 
 def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[str]) -> None:
@@ -334,6 +365,7 @@ def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[s
         "table": REPLICA,
         "records": 2,
         "malformed": 1,
+        "foreign": 0,
         "puts": 1,
         "deletes": 0,
         "write_calls": 2,
@@ -342,12 +374,16 @@ def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[s
     }
 
 
+SOURCE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
+
+
 @pytest.mark.parametrize(
     "environ, settings",
     [
         ({}, lab_config.Settings("logfile_replica", None)),
         ({"REPLICA_TABLE": "", "REPLICA_REGION": ""}, lab_config.Settings("logfile_replica", None)),
         ({"REPLICA_TABLE": "t", "REPLICA_REGION": "eu-west-1"}, lab_config.Settings("t", "eu-west-1")),
+        ({"SOURCE_TABLE_ARN": SOURCE_ARN}, lab_config.Settings("logfile_replica", None, SOURCE_ARN)),
     ],
 )
 def test_settings_come_from_the_environment(environ: dict[str, str], settings: lab_config.Settings) -> None:

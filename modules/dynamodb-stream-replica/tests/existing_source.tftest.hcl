@@ -78,9 +78,10 @@ run "reads_the_existing_stream" {
       aws_dynamodb_table.replica[0].hash_key == "PK" && aws_dynamodb_table.replica[0].range_key == "SK"
       && aws_lambda_function.this[0].function_name == "orders_replica-replicator"
       && aws_lambda_function.this[0].environment[0].variables.REPLICA_REGION == "eu-west-1"
+      && aws_lambda_function.this[0].environment[0].variables.SOURCE_TABLE_ARN == "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
       && output.source_table_arn == "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
     )
-    error_message = "Replica keys, derived function name, region and outputs must follow the existing table."
+    error_message = "Replica keys, derived function name, region, source ARN and outputs must follow the existing table."
   }
 }
 

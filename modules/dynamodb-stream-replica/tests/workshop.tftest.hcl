@@ -203,8 +203,12 @@ run "function_and_log_group" {
   }
 
   assert {
-    condition     = aws_lambda_function.this[0].environment[0].variables == tomap({ REPLICA_TABLE = "logfile_replica", REPLICA_REGION = "us-east-1" })
-    error_message = "Function must get REPLICA_TABLE and REPLICA_REGION (from the replica table's ARN)."
+    condition = aws_lambda_function.this[0].environment[0].variables == tomap({
+      REPLICA_TABLE    = "logfile_replica"
+      REPLICA_REGION   = "us-east-1"
+      SOURCE_TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
+    })
+    error_message = "Function must get REPLICA_TABLE, REPLICA_REGION (from the replica table's ARN) and SOURCE_TABLE_ARN (the source table's ARN)."
   }
 
   assert {
