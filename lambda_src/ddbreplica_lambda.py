@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypedDict
 import boto3
 import lab_config
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as TransportConnectionError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,8 +43,14 @@ RETRYABLE_ERRORS = frozenset(
         "ThrottlingException",
         "RequestLimitExceeded",
         "InternalServerError",
+        "ServiceUnavailable",  # HTTP 503
+        "TransactionConflictException",  # a transaction writing the same item (e.g. a batched backfill)
     }
 )
+# Refusals of one item: a request that holds it is written item by item, and only that key fails.
+REFUSED_ERRORS = frozenset({"ValidationException", "ItemCollectionSizeLimitExceededException"})
+# Connect and read timeouts, dropped connections: retried like throttling, within the time left.
+TRANSIENT_TRANSPORT_ERRORS = (TransportConnectionError, HTTPClientError)
 # botocore retries throttling and 5xx errors inside one call first; only a few attempts, so that the loop
 # in write(), which knows the time left, decides about the rest.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
@@ -283,8 +290,8 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
         batch = pending.popleft()
         try:
             unprocessed = _batch_write(batch, target, tally)
-        except ClientError as error:
-            if _error_code(error) == "ValidationException":
+        except (ClientError, BotoCoreError) as error:
+            if isinstance(error, ClientError) and _error_code(error) in REFUSED_ERRORS:
                 # DynamoDB rejects the whole request for one bad item: write them one by one to find it.
                 # (moto, and so our LocalStack, may have applied part of it first: harmless, writes are
                 # idempotent.)
@@ -358,8 +365,8 @@ def _write_one(change: Change, target: Target, tally: Tally) -> bool:
         try:
             _single_write(change, target, tally)
             return True
-        except ClientError as error:
-            if _error_code(error) == "ValidationException":
+        except (ClientError, BotoCoreError) as error:
+            if isinstance(error, ClientError) and _error_code(error) in REFUSED_ERRORS:
                 tally.errors.append({"sequence": change.sequence, "error": str(error)})
                 return False
             if not is_retryable(error):
@@ -401,9 +408,11 @@ def backoff_delay(attempt: int) -> float:
     return random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** min(attempt, 10)))
 
 
-def is_retryable(error: ClientError) -> bool:
-    """Throttling and server errors: worth another attempt after a backoff."""
-    return _error_code(error) in RETRYABLE_ERRORS
+def is_retryable(error: Exception) -> bool:
+    """Throttling, server errors, timeouts and dropped connections: worth another attempt after a backoff."""
+    if isinstance(error, ClientError):
+        return _error_code(error) in RETRYABLE_ERRORS
+    return isinstance(error, TRANSIENT_TRANSPORT_ERRORS)
 
 
 def _error_code(error: ClientError) -> str:

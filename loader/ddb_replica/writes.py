@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from ddbreplica_lambda import backoff_delay, is_retryable
 
 from .items import AttributeValue, Item, key_id, key_of, unchanged_condition, write_units
@@ -65,7 +65,7 @@ def call_with_retries[T](call: Callable[[], T], sleep: Callable[[float], None] =
     for attempt in range(MAX_ATTEMPTS):
         try:
             return call()
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             if not is_retryable(error) or attempt == MAX_ATTEMPTS - 1:
                 raise
         sleep(backoff_delay(attempt))

@@ -15,14 +15,14 @@ import datetime
 import functools
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from unittest import mock
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 from moto import mock_aws
 from moto_serializer import fast_attribute_values
 
@@ -221,7 +221,8 @@ class FaultyClient:
     "ok" passes the call through; "throttle" raises ProvisionedThroughputExceededException without writing;
     "unprocessed" writes every second request of a BatchWriteItem and returns the others as UnprocessedItems
     (a PutItem/DeleteItem is throttled instead), listed under the table key of the request, or under
-    ``unprocessed_under`` when set; "invalid" raises ValidationException.
+    ``unprocessed_under`` when set; "invalid" raises ValidationException; any other name in ``ERRORS`` raises
+    that error (HTTP 503, a transaction conflict, a full item collection, connect and read timeouts).
     """
 
     client: DynamoDBClient
@@ -259,8 +260,20 @@ class FaultyClient:
             raise _error("ProvisionedThroughputExceededException", operation)
         if fault == "invalid":
             raise _error("ValidationException", operation)
+        if fault in ERRORS:
+            raise ERRORS[fault](operation)
         return fault
 
 
 def _error(code: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+
+
+ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"
+ERRORS: dict[str, Callable[[str], Exception]] = {
+    "unavailable": lambda operation: _error("ServiceUnavailable", operation),  # DynamoDB's HTTP 503
+    "conflict": lambda operation: _error("TransactionConflictException", operation),
+    "collection-full": lambda operation: _error("ItemCollectionSizeLimitExceededException", operation),
+    "read-timeout": lambda _: ReadTimeoutError(endpoint_url=ENDPOINT),
+    "connect-timeout": lambda _: ConnectTimeoutError(endpoint_url=ENDPOINT),
+}

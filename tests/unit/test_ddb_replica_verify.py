@@ -208,3 +208,32 @@ def test_rate_limiter_spreads_units_over_time() -> None:
     assert now[0] == pytest.approx(2.0)  # a 10-unit burst, then 20 units at 10 per second
     limiter.acquire(25)  # a large item waits for its share, not forever
     assert now[0] == pytest.approx(4.5)
+
+
+def test_replica_calls_retry_timeouts_and_503_but_not_missing_credentials() -> None:
+    from botocore.exceptions import NoCredentialsError, ReadTimeoutError
+
+    from loader.ddb_replica.writes import call_with_retries
+
+    outcomes: list[Exception | str] = [
+        ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com/"),
+        ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "503"}}, "PutItem"),
+        "done",
+    ]
+    sleeps: list[float] = []
+
+    def call() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert call_with_retries(call, sleeps.append) == "done"
+    assert len(sleeps) == 2
+
+    def no_credentials() -> str:
+        raise NoCredentialsError()
+
+    with pytest.raises(NoCredentialsError):
+        call_with_retries(no_credentials, sleeps.append)
+    assert len(sleeps) == 2

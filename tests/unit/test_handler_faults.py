@@ -103,6 +103,45 @@ def test_unprocessed_items_are_sent_again_until_they_land() -> None:
 
 
 @pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("fault", ["unavailable", "conflict", "read-timeout", "connect-timeout"])
+def test_transient_errors_are_retried_with_backoff_until_the_batch_lands(fault: str) -> None:
+    # GIVEN a replica that answers HTTP 503, a transaction conflict, or does not answer in time, twice
+    source, records = source_with(3)
+    faulty = FaultyClient(dynamodb(), [fault, fault])
+    context = FakeContext()
+    # WHEN
+    response = run(records, faulty, context)
+    # THEN
+    assert response == failures()
+    assert faulty.calls == ["BatchWriteItem"] * 3
+    assert len(context.sleeps) == 2
+    assert scan(REPLICA) == source.items()
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_transient_error_that_never_ends_fails_the_records_within_the_deadline() -> None:
+    _, records = source_with(3)
+    faulty = FaultyClient(dynamodb(), then="read-timeout")
+    context = FakeContext(SHORT_ON_TIME_MS)
+    response = run(records, faulty, context)
+    assert response == failures(*sequence_numbers(records))
+    assert context.remaining_ms >= replica.SAFETY_MARGIN_MS
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_full_item_collection_fails_only_the_records_of_its_key() -> None:
+    # GIVEN 3 keys; the request holding them is refused for a full item collection, as is key 0 alone
+    source, records = source_with(3)
+    faulty = FaultyClient(dynamodb(), ["collection-full", "collection-full"])
+    # WHEN
+    response = run(records, faulty, FakeContext())
+    # THEN key 0 fails, keys 1 and 2 land one by one
+    assert response == failures(records[0]["dynamodb"]["SequenceNumber"])
+    assert faulty.calls == ["BatchWriteItem", "PutItem", "PutItem", "PutItem"]
+    assert scan(REPLICA) == source.items()[1:]
+
+
+@pytest.mark.usefixtures("aws")
 def test_unprocessed_items_listed_under_the_table_arn_are_not_taken_as_written() -> None:
     # GIVEN a replica that leaves half of a request unprocessed and lists it under the table's ARN
     source, records = source_with(4)
