@@ -56,7 +56,6 @@ TRANSIENT_TRANSPORT_ERRORS = (TransportConnectionError, HTTPClientError)
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
 FULL_IMAGE_VIEW_TYPES = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 MAX_LOGGED_ERRORS = 10
-FOREIGN_SOURCE = "foreign source"  # the reason of a record from another stream starts with this
 
 
 class StreamViewTypeError(RuntimeError):
@@ -102,6 +101,7 @@ class Unparsed:
 
     sequence: str
     reason: str
+    foreign: bool = False  # from another table's stream (not a damaged record)
 
 
 type Parsed = Change | Unparsed
@@ -146,7 +146,7 @@ def parse(records: Iterable[object], source_table_arn: str | None = None) -> Ite
     for record in records:
         sequence = _sequence_number(record)
         if source_table_arn is not None and (foreign := _foreign(record, source_table_arn)):
-            yield Unparsed(sequence, foreign)
+            yield Unparsed(sequence, foreign, foreign=True)
             continue
         try:
             yield _change(record, sequence)
@@ -162,7 +162,7 @@ def _foreign(record: object, source_table_arn: str) -> str | None:
     if isinstance(arn, str) and arn.startswith(source_table_arn + "/stream/"):
         return None
     return (
-        f"{FOREIGN_SOURCE}: record from {arn!r}, not from the stream of {source_table_arn}; not written "
+        f"record from {arn!r}, not from the stream of {source_table_arn}; not written "
         "(remove the function's other event source mapping)"
     )
 
@@ -291,7 +291,7 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
         try:
             unprocessed = _batch_write(batch, target, tally)
         except (ClientError, BotoCoreError) as error:
-            if isinstance(error, ClientError) and _error_code(error) in REFUSED_ERRORS:
+            if _refused(error):
                 # DynamoDB rejects the whole request for one bad item: write them one by one to find it.
                 # (moto, and so our LocalStack, may have applied part of it first: harmless, writes are
                 # idempotent.)
@@ -366,7 +366,7 @@ def _write_one(change: Change, target: Target, tally: Tally) -> bool:
             _single_write(change, target, tally)
             return True
         except (ClientError, BotoCoreError) as error:
-            if isinstance(error, ClientError) and _error_code(error) in REFUSED_ERRORS:
+            if _refused(error):
                 tally.errors.append({"sequence": change.sequence, "error": str(error)})
                 return False
             if not is_retryable(error):
@@ -413,6 +413,11 @@ def is_retryable(error: Exception) -> bool:
     if isinstance(error, ClientError):
         return _error_code(error) in RETRYABLE_ERRORS
     return isinstance(error, TRANSIENT_TRANSPORT_ERRORS)
+
+
+def _refused(error: Exception) -> bool:
+    """The replica refuses an item of the request: retrying the same request cannot help."""
+    return isinstance(error, ClientError) and _error_code(error) in REFUSED_ERRORS
 
 
 def _error_code(error: ClientError) -> str:
@@ -471,7 +476,7 @@ def _count(tally: Tally, parsed: Sequence[Parsed], changes: Sequence[Change]) ->
     tally.puts = sum(change.image is not None for change in changes)
     tally.deletes = len(changes) - tally.puts
     unparsed = [item for item in parsed if isinstance(item, Unparsed)]
-    tally.foreign = sum(item.reason.startswith(FOREIGN_SOURCE) for item in unparsed)
+    tally.foreign = sum(item.foreign for item in unparsed)
     tally.malformed = len(unparsed) - tally.foreign
     tally.errors.extend({"sequence": item.sequence, "error": item.reason} for item in unparsed)
 

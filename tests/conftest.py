@@ -42,6 +42,7 @@ _clock = SuiteClock()
 _imported = time.time()  # conftest import: before collection and before the workers start
 _WALL = pytest.StashKey[float]()
 _BEFORE = pytest.StashKey[float | None]()
+_BUDGET = pytest.StashKey[float]()
 
 
 def _is_controller(config: pytest.Config) -> bool:
@@ -100,7 +101,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     before = None if started is None else _imported - started  # make's lint, pytest's start-up
     budget = _budget(config)
     verdict = budget_verdict(wall, before, budget, _clock.slowest(10))
-    config.stash[_WALL], config.stash[_BEFORE] = wall, before
+    config.stash[_WALL], config.stash[_BEFORE], config.stash[_BUDGET] = wall, before, budget
     now = time.time()
     report = pytest.TestReport(
         nodeid=BUDGET_NODEID,
@@ -136,5 +137,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.section("time per phase (busy: sum of test durations; span: first start to last stop)")
     for line in _clock.table(config.stash[_WALL], config.stash[_BEFORE]):
         terminalreporter.line(line)
-    budget = _budget(config)
-    terminalreporter.line(f"budget: {budget:.0f} s (suite_budget_seconds in pyproject.toml)")
+    terminalreporter.line(f"budget: {config.stash[_BUDGET]:.0f} s (suite_budget_seconds in pyproject.toml)")

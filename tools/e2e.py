@@ -42,6 +42,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "workshop"
+LOCALSTACK_SH = str(ROOT / "tools" / "localstack.sh")
 VENV_BIN = Path(sys.executable).parent
 SUMMARY = ROOT / "build" / "e2e-summary.json"
 REPLICA_GSI_ATTRIBUTES = {"PK", "GSI_1_PK", "bytessent", "requestid", "host"}
@@ -122,11 +123,11 @@ def localstack(endpoint: str) -> Iterator[None]:
         say(f"using the LocalStack already running at {endpoint} (it stays running)")
         yield
         return
-    run([str(ROOT / "tools" / "localstack.sh"), "up"])
+    run([LOCALSTACK_SH, "up"])
     try:
         yield
     finally:
-        run([str(ROOT / "tools" / "localstack.sh"), "down"])
+        run([LOCALSTACK_SH, "down"])
 
 
 def _localstack_state(endpoint: str) -> Path:
@@ -145,9 +146,7 @@ def share_localstack(endpoint: str, run_id: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if localstack_answers(endpoint):
             return
-        output = run(
-            [str(ROOT / "tools" / "localstack.sh"), "up"], env={"AWS_ENDPOINT_URL": endpoint}, quiet=True
-        )
+        output = run([LOCALSTACK_SH, "up"], env={"AWS_ENDPOINT_URL": endpoint}, quiet=True)
         # `up` also succeeds for a LocalStack that runs but was slow to answer: own only one it started
         if "localstack: starting" in output:
             (state / "started-by-run").write_text(run_id)
@@ -158,7 +157,7 @@ def release_localstack(endpoint: str, run_id: str) -> None:
     owner = _localstack_state(endpoint) / "started-by-run"
     if owner.is_file() and owner.read_text() == run_id:
         owner.unlink()
-        run([str(ROOT / "tools" / "localstack.sh"), "down"], env={"AWS_ENDPOINT_URL": endpoint})
+        run([LOCALSTACK_SH, "down"], env={"AWS_ENDPOINT_URL": endpoint})
 
 
 def setup_env() -> dict[str, str]:

@@ -2,8 +2,9 @@
 
 Why: moto 5.2 serializes responses with a generic, model-driven serializer that looks up each of the 10
 members of every DynamoDB ``AttributeValue`` through a chain of alias providers, whether the member is there
-or not. Items dominate DynamoDB responses, so a Scan or BatchGetItem page costs ~4.6 ms per item (measured:
-2,000 seeded items scanned in 9.3 s), and the 20,000-item backfill test spent ~90 % of its time there.
+or not. Items dominate DynamoDB responses: a consistent Scan of 2,000 seeded items took 3.85 s with moto's
+serializer and 0.74 s with this one (one measurement here, same process), and a profile of the 20,000-item
+backfill test showed ~90 % of its time in moto's serializer.
 
 What changes: only how the members of an ``AttributeValue`` are found. moto hands the serializer an
 attribute value as a plain dict (``{"S": "x"}``, ``{"M": {...}}``), and for a dict every alias provider

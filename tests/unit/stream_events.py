@@ -16,7 +16,7 @@ import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from unittest import mock
@@ -44,14 +44,12 @@ PK: KeySchema = (("PK", "S"),)
 @contextmanager
 def moto_aws(fast_items: bool = True) -> Iterator[None]:
     """In-process moto, with any endpoint from the developer's shell (e.g. LocalStack) out of the way, and
-    items serialized by moto's own code without its per-member lookups (moto_serializer.py: 5x faster)."""
+    items serialized by moto's own code without its per-member lookups (moto_serializer.py), unless
+    ``fast_items`` is False."""
     environ = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
-    with mock.patch.dict(os.environ, environ, clear=True), mock_aws():
-        if not fast_items:
-            yield
-            return
-        with fast_attribute_values():
-            yield
+    serializer = fast_attribute_values() if fast_items else nullcontext()
+    with mock.patch.dict(os.environ, environ, clear=True), mock_aws(), serializer:
+        yield
 
 
 def dynamodb(region: str = REGION) -> DynamoDBClient:
@@ -221,8 +219,8 @@ class FaultyClient:
     "ok" passes the call through; "throttle" raises ProvisionedThroughputExceededException without writing;
     "unprocessed" writes every second request of a BatchWriteItem and returns the others as UnprocessedItems
     (a PutItem/DeleteItem is throttled instead), listed under the table key of the request, or under
-    ``unprocessed_under`` when set; "invalid" raises ValidationException; any other name in ``ERRORS`` raises
-    that error (HTTP 503, a transaction conflict, a full item collection, connect and read timeouts).
+    ``unprocessed_under`` when set; any name in ``ERRORS`` raises that error ("invalid": ValidationException;
+    HTTP 503, a transaction conflict, a full item collection, connect and read timeouts).
     """
 
     client: DynamoDBClient
@@ -258,8 +256,6 @@ class FaultyClient:
         fault = self.script.pop(0) if self.script else self.then
         if fault == "throttle" or (fault == "unprocessed" and operation != "BatchWriteItem"):
             raise _error("ProvisionedThroughputExceededException", operation)
-        if fault == "invalid":
-            raise _error("ValidationException", operation)
         if fault in ERRORS:
             raise ERRORS[fault](operation)
         return fault
@@ -271,6 +267,7 @@ def _error(code: str, operation: str) -> ClientError:
 
 ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"
 ERRORS: dict[str, Callable[[str], Exception]] = {
+    "invalid": lambda operation: _error("ValidationException", operation),
     "unavailable": lambda operation: _error("ServiceUnavailable", operation),  # DynamoDB's HTTP 503
     "conflict": lambda operation: _error("TransactionConflictException", operation),
     "collection-full": lambda operation: _error("ItemCollectionSizeLimitExceededException", operation),

@@ -11,7 +11,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoCredentialsError, ReadTimeoutError
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -21,7 +21,7 @@ from stream_events import REPLICA, SOURCE, create_table, dynamodb, moto_aws
 from loader.ddb_replica import items
 from loader.ddb_replica.settle import settle
 from loader.ddb_replica.tables import Connection
-from loader.ddb_replica.writes import RateLimiter, Tables
+from loader.ddb_replica.writes import RateLimiter, Tables, call_with_retries
 
 
 @pytest.fixture
@@ -211,10 +211,6 @@ def test_rate_limiter_spreads_units_over_time() -> None:
 
 
 def test_replica_calls_retry_timeouts_and_503_but_not_missing_credentials() -> None:
-    from botocore.exceptions import NoCredentialsError, ReadTimeoutError
-
-    from loader.ddb_replica.writes import call_with_retries
-
     outcomes: list[Exception | str] = [
         ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com/"),
         ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "503"}}, "PutItem"),
