@@ -13,6 +13,7 @@ import base64
 import binascii
 import functools
 import json
+import math
 import random
 import time
 from collections import deque
@@ -51,9 +52,29 @@ RETRYABLE_ERRORS = frozenset(
 REFUSED_ERRORS = frozenset({"ValidationException", "ItemCollectionSizeLimitExceededException"})
 # Connect and read timeouts, dropped connections: retried like throttling, within the time left.
 TRANSIENT_TRANSPORT_ERRORS = (TransportConnectionError, HTTPClientError)
-# botocore retries throttling and 5xx errors inside one call first; only a few attempts, so that the loop
-# in write(), which knows the time left, decides about the rest.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long one HTTP attempt may wait to connect, and then for each read of the answer.
+
+    urllib3 applies them per socket operation. Outside them: the DNS lookup, and sending a body whose
+    every chunk takes under the read timeout; within a region neither comes near the 1.5 s margin.
+    """
+
+    connect_s: float
+    read_s: float
+
+    @property
+    def attempt_ms(self) -> int:
+        """The longest one call can take: botocore makes a single attempt per call (see client_config)."""
+        return math.ceil((self.connect_s + self.read_s) * 1000)
+
+
+# Longest first. An invocation uses the longest whose attempt fits ATTEMPTS_PER_INVOCATION times in its time,
+# else the shortest: a 60 s function waits up to 5 s for an answer, a 3 s function (Lambda's default) 0.5 s.
+TIMEOUTS = (Timeouts(2, 5), Timeouts(1, 2), Timeouts(0.5, 0.5))
+ATTEMPTS_PER_INVOCATION = 4
 FULL_IMAGE_VIEW_TYPES = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 MAX_LOGGED_ERRORS = 10
 
@@ -117,9 +138,14 @@ class Target:
     sleep: Callable[[float], None] = time.sleep
     margin_ms: int = SAFETY_MARGIN_MS
     source_table_arn: str | None = None  # when set, records from any other table's stream are failed
+    attempt_ms: int = TIMEOUTS[0].attempt_ms  # the longest one call to the client can take
 
     def time_left_ms(self) -> int:
         return self.context.get_remaining_time_in_millis() - self.margin_ms
+
+    def can_call(self, after_s: float = 0.0) -> bool:
+        """Whether a call started after sleeping ``after_s`` ends before the margin, even if it times out."""
+        return after_s * 1000 + self.attempt_ms < self.time_left_ms()
 
 
 @dataclass
@@ -132,7 +158,7 @@ class Tally:
     puts: int = 0
     deletes: int = 0
     write_calls: int = 0
-    retries: int = 0  # ours and botocore's
+    retries: int = 0
     failures: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
 
@@ -286,12 +312,12 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
     landed: set[str] = set()
     pending = deque(_chunks(changes, MAX_BATCH))
     attempt = 0
-    while pending and target.time_left_ms() > 0:
+    while pending and target.can_call():
         batch = pending.popleft()
         try:
             unprocessed = _batch_write(batch, target, tally)
         except (ClientError, BotoCoreError) as error:
-            if _refused(error):
+            if is_refused(error):
                 # DynamoDB rejects the whole request for one bad item: write them one by one to find it.
                 # (moto, and so our LocalStack, may have applied part of it first: harmless, writes are
                 # idempotent.)
@@ -319,14 +345,9 @@ def _chunks(changes: Sequence[Change], size: int) -> Iterator[list[Change]]:
 def _batch_write(batch: list[Change], target: Target, tally: Tally) -> list[Change]:
     """One BatchWriteItem call; return the changes DynamoDB left unprocessed."""
     tally.write_calls += 1
-    try:
-        response = target.client.batch_write_item(
-            RequestItems={target.table: [_request(change) for change in batch]}
-        )
-    except ClientError as error:
-        tally.retries += _botocore_retries(error.response)
-        raise
-    tally.retries += _botocore_retries(response)
+    response = target.client.batch_write_item(
+        RequestItems={target.table: [_request(change) for change in batch]}
+    )
     # Every request in UnprocessedItems was not written, whatever table key it is listed under: DynamoDB
     # answers under the key the request used, which may be the table's name or its ARN.
     unprocessed = response.get("UnprocessedItems") or {}
@@ -361,12 +382,12 @@ def _write_each(batch: list[Change], target: Target, tally: Tally) -> set[str]:
 def _write_one(change: Change, target: Target, tally: Tally) -> bool:
     """PutItem or DeleteItem with retries; False if the replica rejects it or time runs out."""
     attempt = 0
-    while target.time_left_ms() > 0:
+    while target.can_call():
         try:
             _single_write(change, target, tally)
             return True
         except (ClientError, BotoCoreError) as error:
-            if _refused(error):
+            if is_refused(error):
                 tally.errors.append({"sequence": change.sequence, "error": str(error)})
                 return False
             if not is_retryable(error):
@@ -379,21 +400,16 @@ def _write_one(change: Change, target: Target, tally: Tally) -> bool:
 
 def _single_write(change: Change, target: Target, tally: Tally) -> None:
     tally.write_calls += 1
-    try:
-        if change.image is None:
-            response: Mapping[str, Any] = target.client.delete_item(TableName=target.table, Key=change.key)
-        else:
-            response = target.client.put_item(TableName=target.table, Item=change.image)
-    except ClientError as error:
-        tally.retries += _botocore_retries(error.response)
-        raise
-    tally.retries += _botocore_retries(response)
+    if change.image is None:
+        target.client.delete_item(TableName=target.table, Key=change.key)
+    else:
+        target.client.put_item(TableName=target.table, Item=change.image)
 
 
 def _back_off(attempt: int, target: Target, tally: Tally) -> bool:
-    """Sleep before a retry; False if that would overrun the time left."""
+    """Sleep before a retry; False if the retry could then overrun the time left."""
     delay = backoff_delay(attempt)
-    if delay * 1000 >= target.time_left_ms():
+    if not target.can_call(after_s=delay):
         return False
     target.sleep(delay)
     tally.retries += 1
@@ -409,14 +425,21 @@ def backoff_delay(attempt: int) -> float:
 
 
 def is_retryable(error: Exception) -> bool:
-    """Throttling, server errors, timeouts and dropped connections: worth another attempt after a backoff."""
+    """Throttling, server errors, timeouts and dropped connections: worth another attempt after a backoff.
+
+    Any HTTP 5xx is a server error, whatever its code: an answer without a typed body (a 503 from DynamoDB,
+    a 502 or 504 from a proxy on the way) is named after its status ("503") by botocore.
+    """
     if isinstance(error, ClientError):
-        return _error_code(error) in RETRYABLE_ERRORS
+        return _error_code(error) in RETRYABLE_ERRORS or _http_status(error) >= 500
     return isinstance(error, TRANSIENT_TRANSPORT_ERRORS)
 
 
-def _refused(error: Exception) -> bool:
-    """The replica refuses an item of the request: retrying the same request cannot help."""
+def is_refused(error: Exception) -> bool:
+    """The replica refuses an item of the request: retrying the same request cannot help.
+
+    Shared with the ``ddb-replica`` CLI: a key it cannot write is reported with the reason, not retried.
+    """
     return isinstance(error, ClientError) and _error_code(error) in REFUSED_ERRORS
 
 
@@ -424,9 +447,8 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _botocore_retries(response: Mapping[str, Any]) -> int:
-    """The attempts botocore's own retry handler added to one call."""
-    return int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+def _http_status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -499,19 +521,45 @@ def _log(table: str, tally: Tally, started: float) -> None:
     print(json.dumps(line), flush=True)
 
 
+def client_config(timeouts: Timeouts) -> Config:
+    """One HTTP attempt per call, with these timeouts: botocore's own retries would sleep and wait inside
+    one call, past the time left, so write() retries instead, knowing the deadline."""
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=timeouts.connect_s,
+        read_timeout=timeouts.read_s,
+    )
+
+
+def timeouts_for(time_left_ms: int) -> Timeouts:
+    """The longest timeouts that leave room for ATTEMPTS_PER_INVOCATION attempts, else the shortest."""
+    for timeouts in TIMEOUTS:
+        if timeouts.attempt_ms * ATTEMPTS_PER_INVOCATION <= time_left_ms:
+            return timeouts
+    return TIMEOUTS[-1]
+
+
 @functools.cache
-def replica_client(region: str | None) -> DynamoDBClient:
-    """One low-level client per container and region: creating one costs tens of milliseconds."""
-    return boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+def replica_client(region: str | None, timeouts: Timeouts = TIMEOUTS[0]) -> DynamoDBClient:
+    """One low-level client per container, region and timeouts: creating one costs tens of milliseconds."""
+    return boto3.client("dynamodb", region_name=region, config=client_config(timeouts))
+
+
+def handler_target(
+    settings: lab_config.Settings, context: LambdaContext, sleep: Callable[[float], None] = time.sleep
+) -> Target:
+    """The replica as this invocation writes it: a client whose timeouts fit in the invocation's time."""
+    timeouts = timeouts_for(context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS)
+    return Target(
+        replica_client(settings.replica_region, timeouts),
+        settings.replica_table,
+        context,
+        sleep=sleep,
+        source_table_arn=settings.source_table_arn,
+        attempt_ms=timeouts.attempt_ms,
+    )
 
 
 def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> BatchResponse:
     """Lambda entry point: settings from the environment, the container's client, then replicate."""
-    settings = lab_config.load()
-    target = Target(
-        replica_client(settings.replica_region),
-        settings.replica_table,
-        context,
-        source_table_arn=settings.source_table_arn,
-    )
-    return replicate(event, target)
+    return replicate(event, handler_target(lab_config.load(), context))

@@ -220,7 +220,7 @@ class FaultyClient:
     "unprocessed" writes every second request of a BatchWriteItem and returns the others as UnprocessedItems
     (a PutItem/DeleteItem is throttled instead), listed under the table key of the request, or under
     ``unprocessed_under`` when set; any name in ``ERRORS`` raises that error ("invalid": ValidationException;
-    HTTP 503, a transaction conflict, a full item collection, connect and read timeouts).
+    HTTP 503, an untyped 504, a transaction conflict, a full item collection, connect and read timeouts).
     """
 
     client: DynamoDBClient
@@ -261,14 +261,20 @@ class FaultyClient:
         return fault
 
 
-def _error(code: str, operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+def _error(code: str, operation: str, status: int = 400) -> ClientError:
+    response: Any = {
+        "Error": {"Code": code, "Message": f"injected {code}"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, operation)
 
 
 ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"
 ERRORS: dict[str, Callable[[str], Exception]] = {
     "invalid": lambda operation: _error("ValidationException", operation),
-    "unavailable": lambda operation: _error("ServiceUnavailable", operation),  # DynamoDB's HTTP 503
+    "unavailable": lambda operation: _error("ServiceUnavailable", operation, 503),
+    # An HTTP 5xx without a typed body (a proxy's 504, a bare 503): botocore names it after the status
+    "gateway": lambda operation: _error("504", operation, 504),
     "conflict": lambda operation: _error("TransactionConflictException", operation),
     "collection-full": lambda operation: _error("ItemCollectionSizeLimitExceededException", operation),
     "read-timeout": lambda _: ReadTimeoutError(endpoint_url=ENDPOINT),

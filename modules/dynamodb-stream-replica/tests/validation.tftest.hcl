@@ -36,6 +36,26 @@ run "rejects_old_image_view_type" {
   expect_failures = [var.source_stream_view_type]
 }
 
+run "rejects_a_timeout_too_short_to_write_and_report" {
+  command = plan
+  variables {
+    lambda_timeout = 2
+  }
+  expect_failures = [var.lambda_timeout]
+}
+
+run "accepts_lambdas_default_timeout" {
+  command = plan
+  variables {
+    lambda_timeout = 3
+  }
+
+  assert {
+    condition     = aws_lambda_function.this[0].timeout == 3
+    error_message = "A 3 s timeout (Lambda's default) is accepted."
+  }
+}
+
 run "rejects_batch_size_zero" {
   command = plan
   variables {
