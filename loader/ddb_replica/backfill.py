@@ -24,6 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+from ddbreplica_lambda import is_refused
+
 from .items import Item, decode_key, encode_key, key_id, key_of
 from .scanning import Page, pages
 from .settle import Settled, settle
@@ -47,6 +50,7 @@ class SegmentState:
     corrected: int = 0  # settle writes: stale or resurrected replica items fixed
     pending: list[dict[str, Any]] = field(default_factory=list)  # encoded keys of the page in progress
     unresolved: list[dict[str, Any]] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # key id -> why the replica refused the key
 
 
 @dataclass
@@ -188,16 +192,26 @@ class Backfill:
         """
         in_replica = self.tables.get_many(self.tables.replica, keys)
         for item, key in zip(page.items, keys, strict=True):
-            if key_id(key) not in in_replica and self.tables.put_if_absent(item):
+            if key_id(key) in in_replica:
+                state.present += 1
+                continue
+            try:
+                copied = self.tables.put_if_absent(item)
+            except ClientError as error:
+                if not is_refused(error):
+                    raise
+                continue  # the settle that follows tries it again, and reports it with the replica's reason
+            if copied:
                 state.copied += 1
             else:
-                state.present += 1
+                state.present += 1  # the stream wrote it first
         state.scanned += len(page.items)
 
     def _settle(self, state: SegmentState, keys: Sequence[Item]) -> None:
         settled: Settled = settle(self.tables, keys)
         state.corrected += settled.puts + settled.deletes
         state.unresolved.extend(encode_key(key) for key in settled.unresolved)
+        state.refused.update(settled.refused)
 
 
 def _wait_all(futures: Sequence[Future[None]]) -> None:

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from loader.load_logfile import Console, bounded_int, explain
 
 from .backfill import Backfill, Checkpoints, SegmentState
-from .items import Item, decode_key, encode_key, key_text
+from .items import Item, decode_key, encode_key, key_id, key_text
 from .scanning import MAX_SEGMENTS, default_segments, default_workers
 from .settle import Settled
 from .tables import Connection, OpsError, TableInfo, check_pair, describe, permission_message
@@ -213,13 +213,19 @@ def report_backfill(states: Sequence[SegmentState], tables: Tables, started: flo
         f"{seconds:.2f} s, {scanned / seconds if seconds else 0:.0f} items/s",
         file=console.out,
     )
+    refused = {kid: reason for state in states for kid, reason in state.refused.items()}
     for key in unresolved[:DEFAULT_SHOW]:
-        console.problem(
-            f"unresolved: {key_text(key, tables.key_names)} (still changing; run verify --repair)"
-        )
+        console.problem(f"unresolved: {key_text(key, tables.key_names)} ({why_unresolved(key, refused)})")
     if not all(state.done for state in states):
         return EXIT_INTERRUPTED if not unresolved else EXIT_DIFFERENT
     return EXIT_DIFFERENT if unresolved else EXIT_OK
+
+
+def why_unresolved(key: Item, refused: Mapping[str, str]) -> str:
+    reason = refused.get(key_id(key))
+    if reason is None:
+        return "still changing; run verify --repair"
+    return f"the replica refuses the write: {reason}; fix the replica table or the item, then verify --repair"
 
 
 # --- verify ------------------------------------------------------------------------------------------
@@ -264,7 +270,16 @@ def verify_document(
         "differences": found.total,
         "repaired": None
         if repaired is None
-        else {"puts": repaired.puts, "deletes": repaired.deletes, "unresolved": listing(repaired.unresolved)},
+        else {
+            "puts": repaired.puts,
+            "deletes": repaired.deletes,
+            "unresolved": listing(repaired.unresolved),
+            "refused": [
+                {"key": encode_key(key), "reason": repaired.refused[key_id(key)]}
+                for key in repaired.unresolved[:show]
+                if key_id(key) in repaired.refused
+            ],
+        },
         "identical": remaining == 0,
         "seconds": round(seconds, 3),
     }
@@ -296,7 +311,10 @@ def print_verify(
             file=out,
         )
         for key in repaired.unresolved[:show]:
-            print(f"  unresolved: {key_text(key, tables.key_names)}", file=out)
+            print(
+                f"  unresolved: {key_text(key, tables.key_names)} ({why_unresolved(key, repaired.refused)})",
+                file=out,
+            )
         identical = not repaired.unresolved
     else:
         identical = found.total == 0

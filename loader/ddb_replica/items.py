@@ -17,11 +17,8 @@ type AttributeValue = dict[str, Any]
 type Item = dict[str, AttributeValue]
 
 MAX_EXPRESSION_CHARS = 4096  # DynamoDB's limit on the length of one expression string
+MAX_EXPRESSION_OPERATORS = 300  # and on its operators and functions (AND and = count one each)
 WRITE_UNIT_BYTES = 1024
-
-
-class ConditionTooLargeError(ValueError):
-    """The item has too many attributes to state "unchanged" in one condition expression."""
 
 
 def key_of(item: Mapping[str, AttributeValue], key_names: Sequence[str]) -> Item:
@@ -167,22 +164,31 @@ def unchanged_condition(
 ) -> dict[str, Any]:
     """ConditionExpression arguments meaning "the item is still as it was read".
 
-    ``None`` means it was absent: ``attribute_not_exists`` of the partition key. Otherwise every attribute
-    must equal the value read. An attribute added since then goes unnoticed; that needs a source write that
-    recreates the item with every old value kept, and the stream then writes it again anyway.
+    ``None`` means it was absent: ``attribute_not_exists`` of the partition key. Otherwise the attributes
+    must equal the values read: the key first, then the others by name, as many as DynamoDB's expression
+    limits allow (all of an item of up to 150 attributes: ``#a = :v AND …`` is 2N-1 operators). The key
+    comparison alone already fails when the item was deleted, so a deleted item never comes back. A change
+    confined to attributes left out, or an attribute added since the read, goes unnoticed here; settle reads
+    every key it wrote again, so such a write is corrected in its next round or reported, never left.
     """
     if expected is None:
         return {
             "ConditionExpression": "attribute_not_exists(#k0)",
             "ExpressionAttributeNames": {"#k0": key_names[0]},
         }
-    names = {f"#a{index}": name for index, name in enumerate(expected)}
-    values = {f":v{index}": value for index, value in enumerate(expected.values())}
-    expression = " AND ".join(f"#a{index} = :v{index}" for index in range(len(expected)))
-    if len(expression) > MAX_EXPRESSION_CHARS:
-        raise ConditionTooLargeError(f"{len(expected)} attributes do not fit one condition expression")
+    keys_first = [name for name in key_names if name in expected]
+    names = [*keys_first, *sorted(name for name in expected if name not in key_names)]
+    terms: list[str] = []
+    for index in range(len(names)):
+        term = f"#a{index} = :v{index}"
+        operators = 2 * len(terms) + 1
+        length = len(" AND ".join([*terms, term]))
+        if operators > MAX_EXPRESSION_OPERATORS or length > MAX_EXPRESSION_CHARS:
+            break
+        terms.append(term)
+    compared = names[: len(terms)]
     return {
-        "ConditionExpression": expression,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
+        "ConditionExpression": " AND ".join(terms),
+        "ExpressionAttributeNames": {f"#a{index}": name for index, name in enumerate(compared)},
+        "ExpressionAttributeValues": {f":v{index}": expected[name] for index, name in enumerate(compared)},
     }

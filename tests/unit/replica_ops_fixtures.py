@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import ddbreplica_lambda as handler
 import pytest
+from botocore.exceptions import ClientError
 from stream_events import (
     REPLICA,
     SOURCE,
@@ -29,6 +30,8 @@ from stream_events import (
 )
 
 from loader.ddb_replica import cli
+from loader.ddb_replica.tables import Connection
+from loader.ddb_replica.writes import Tables
 
 type Item = dict[str, Any]
 
@@ -46,6 +49,13 @@ def seeded_item(number: int) -> Item:
     }
 
 
+def wide_item(number: int, attributes: int = 400) -> Item:
+    """Seeded item ``number`` with ``attributes`` more: too wide to compare whole in one condition
+    (``#a = :v AND …`` over 150 attributes is over DynamoDB's 300 operators)."""
+    extra = {f"attribute_{index:03d}": {"N": str(index * number)} for index in range(attributes)}
+    return seeded_item(number) | extra
+
+
 def seed(table: str, count: int, start: int = 0) -> list[Item]:
     """Write ``count`` seeded items with BatchWriteItem (25 per call)."""
     client = dynamodb()
@@ -58,6 +68,32 @@ def seed(table: str, count: int, start: int = 0) -> list[Item]:
 
 def key(number: int) -> Item:
     return {"PK": {"S": f"item#{number:06d}"}}
+
+
+REFUSAL = "One or more parameter values were invalid: Type mismatch for Index Key g Expected: N Actual: S"
+
+
+def refuse_writes_of(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """The replica refuses every write of item ``number`` as AWS refuses an index key of the wrong type
+    (moto does not check index key types), on the clients the commands make."""
+
+    def refuse(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if (
+            params.get("TableName") == REPLICA
+            and params.get("Item", params.get("Key", {})).get("PK") == key(number)["PK"]
+        ):
+            response: Any = {"Error": {"Code": "ValidationException", "Message": REFUSAL}}
+            raise ClientError(response | {"ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
+
+    original = Connection.client
+
+    def client(self: Connection, threads: int) -> Any:
+        made = original(self, threads)
+        for operation in ("PutItem", "DeleteItem"):
+            made.meta.events.register(f"before-parameter-build.dynamodb.{operation}", refuse)
+        return made
+
+    monkeypatch.setattr(Connection, "client", client)
 
 
 @dataclass
@@ -129,3 +165,22 @@ def once_for(number: int, action: Callable[[], object]) -> Callable[[Item], bool
         return True
 
     return hook
+
+
+def hook_put(monkeypatch: pytest.MonkeyPatch, before: Callable[[Item], object]) -> None:
+    """Run ``before(item)`` just before each backfill put (the moment a stream write can slip in)."""
+    original = Tables.put_if_absent
+
+    def put_if_absent(self: Tables, item: Item) -> bool:
+        before(item)
+        return original(self, item)
+
+    monkeypatch.setattr(Tables, "put_if_absent", put_if_absent)
+
+
+def counts(out: str) -> dict[str, int]:
+    """The figures of the backfill summary line."""
+    line = next(line for line in out.splitlines() if " scanned " in line)
+    words = line.replace(",", "").replace(";", "").split()
+    names = ("scanned", "copied", "replica", "corrected", "unresolved")
+    return {name: int(words[words.index(name) + 1]) for name in names}

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from unittest import mock
 
+import aws_limits
 import boto3
+import botocore.handlers
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 from moto import mock_aws
 from moto_serializer import fast_attribute_values
@@ -43,12 +45,14 @@ PK: KeySchema = (("PK", "S"),)
 
 @contextmanager
 def moto_aws(fast_items: bool = True) -> Iterator[None]:
-    """In-process moto, with any endpoint from the developer's shell (e.g. LocalStack) out of the way, and
-    items serialized by moto's own code without its per-member lookups (moto_serializer.py), unless
-    ``fast_items`` is False."""
+    """In-process moto, with any endpoint from the developer's shell (e.g. LocalStack) out of the way,
+    DynamoDB's expression limits enforced on every client made inside (aws_limits.py), and items serialized
+    by moto's own code without its per-member lookups (moto_serializer.py), unless ``fast_items`` is False."""
     environ = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
     serializer = fast_attribute_values() if fast_items else nullcontext()
-    with mock.patch.dict(os.environ, environ, clear=True), mock_aws(), serializer:
+    handlers = [*botocore.handlers.BUILTIN_HANDLERS, aws_limits.HANDLER]
+    limits = mock.patch.object(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+    with mock.patch.dict(os.environ, environ, clear=True), mock_aws(), limits, serializer:
         yield
 
 

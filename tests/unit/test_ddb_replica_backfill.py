@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from replica_ops_fixtures import (
     Item,
     Lab,
+    counts,
+    hook_put,
     key,
     make_lab,
     replica_equals_source,
@@ -36,25 +38,6 @@ from loader.ddb_replica.writes import Tables
 def lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Lab]:
     with moto_aws():
         yield make_lab(tmp_path / "state", capsys)
-
-
-def hook_put(monkeypatch: pytest.MonkeyPatch, before: Callable[[Item], object]) -> None:
-    """Run ``before(item)`` just before each backfill put (the moment a stream write can slip in)."""
-    original = Tables.put_if_absent
-
-    def put_if_absent(self: Tables, item: Item) -> bool:
-        before(item)
-        return original(self, item)
-
-    monkeypatch.setattr(Tables, "put_if_absent", put_if_absent)
-
-
-def counts(out: str) -> dict[str, int]:
-    """The figures of the backfill summary line."""
-    line = next(line for line in out.splitlines() if " scanned " in line)
-    words = line.replace(",", "").replace(";", "").split()
-    names = ("scanned", "copied", "replica", "corrected", "unresolved")
-    return {name: int(words[words.index(name) + 1]) for name in names}
 
 
 # --- the parallel path on 20,000 items -------------------------------------------------------------
