@@ -13,11 +13,14 @@ import base64
 import binascii
 import functools
 import json
-import math
+import os
 import random
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypedDict
 
@@ -54,27 +57,12 @@ REFUSED_ERRORS = frozenset({"ValidationException", "ItemCollectionSizeLimitExcee
 TRANSIENT_TRANSPORT_ERRORS = (TransportConnectionError, HTTPClientError)
 
 
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """How long one HTTP attempt may wait to connect, and then for each read of the answer.
-
-    urllib3 applies them per socket operation. Outside them: the DNS lookup, and sending a body whose
-    every chunk takes under the read timeout; within a region neither comes near the 1.5 s margin.
-    """
-
-    connect_s: float
-    read_s: float
-
-    @property
-    def attempt_ms(self) -> int:
-        """The longest one call can take: botocore makes a single attempt per call (see client_config)."""
-        return math.ceil((self.connect_s + self.read_s) * 1000)
-
-
-# Longest first. An invocation uses the longest whose attempt fits ATTEMPTS_PER_INVOCATION times in its time,
-# else the shortest: a 60 s function waits up to 5 s for an answer, a 3 s function (Lambda's default) 0.5 s.
-TIMEOUTS = (Timeouts(2, 5), Timeouts(1, 2), Timeouts(0.5, 0.5))
-ATTEMPTS_PER_INVOCATION = 4
+# One HTTP attempt per call, so that no retry sleeps inside botocore where the handler cannot see the clock
+# (write() retries instead). The timeouts abandon a hung attempt so that write() can try again; urllib3
+# applies them per socket operation, so they bound no call: the alarm (OutOfTime) does.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=5
+)
 FULL_IMAGE_VIEW_TYPES = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 MAX_LOGGED_ERRORS = 10
 
@@ -89,6 +77,11 @@ class MalformedBatchError(ValueError):
 
 class MalformedRecordError(ValueError):
     """A record that cannot be understood; it is reported as failed."""
+
+
+class OutOfTime(BaseException):
+    """The time for writing is up: raised by the alarm wherever the handler is (a blocked socket, botocore's
+    serialization, a sleep). A BaseException, so that no ``except Exception`` on the way swallows it."""
 
 
 class LambdaContext(Protocol):
@@ -128,6 +121,35 @@ class Unparsed:
 type Parsed = Change | Unparsed
 
 
+@contextmanager
+def alarm_after(seconds: float) -> Iterator[None]:
+    """Raise OutOfTime after ``seconds`` of wall time, wherever the code is then.
+
+    SIGALRM interrupts a socket call that trickles or hangs (urllib3's timeouts apply per socket operation,
+    and not to the DNS lookup) and CPU-bound work alike (botocore validating a 16 MB request takes seconds
+    at 128 MB). Lambda runs the handler in its main thread; in any other thread no signal can be used, and
+    only the checks between calls remain.
+    """
+    if seconds <= 0:
+        raise OutOfTime
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def ring(signum: int, frame: object) -> None:
+        raise OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
 @dataclass(frozen=True)
 class Target:
     """The replica table, and the time this invocation may spend writing to it."""
@@ -138,14 +160,10 @@ class Target:
     sleep: Callable[[float], None] = time.sleep
     margin_ms: int = SAFETY_MARGIN_MS
     source_table_arn: str | None = None  # when set, records from any other table's stream are failed
-    attempt_ms: int = TIMEOUTS[0].attempt_ms  # the longest one call to the client can take
+    alarm: Callable[[float], AbstractContextManager[None]] = alarm_after  # tests pass their fake clock's
 
     def time_left_ms(self) -> int:
         return self.context.get_remaining_time_in_millis() - self.margin_ms
-
-    def can_call(self, after_s: float = 0.0) -> bool:
-        """Whether a call started after sleeping ``after_s`` ends before the margin, even if it times out."""
-        return after_s * 1000 + self.attempt_ms < self.time_left_ms()
 
 
 @dataclass
@@ -160,6 +178,7 @@ class Tally:
     write_calls: int = 0
     retries: int = 0
     failures: int = 0
+    out_of_time: bool = False  # the alarm ended the writing
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -308,11 +327,23 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
     value through Decimal and TypeSerializer and back, it retries UnprocessedItems without a time limit, and
     it cannot tell which item failed. Here DynamoDB JSON passes through untouched, retries stop before the
     Lambda timeout, and a rejected request is split to find the item the replica refuses.
+
+    The alarm ends the writing when the time left (before the safety margin) runs out, even inside a call;
+    a key counts as landed only once DynamoDB has answered for it.
     """
     landed: set[str] = set()
+    try:
+        with target.alarm(target.time_left_ms() / 1000):
+            _write_batches(changes, target, tally, landed)
+    except OutOfTime:
+        tally.out_of_time = True
+    return frozenset(landed)
+
+
+def _write_batches(changes: Sequence[Change], target: Target, tally: Tally, landed: set[str]) -> None:
     pending = deque(_chunks(changes, MAX_BATCH))
     attempt = 0
-    while pending and target.can_call():
+    while pending and target.time_left_ms() > 0:
         batch = pending.popleft()
         try:
             unprocessed = _batch_write(batch, target, tally)
@@ -321,7 +352,7 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
                 # DynamoDB rejects the whole request for one bad item: write them one by one to find it.
                 # (moto, and so our LocalStack, may have applied part of it first: harmless, writes are
                 # idempotent.)
-                landed.update(_write_each(batch, target, tally))
+                _write_each(batch, target, tally, landed)
                 continue
             if not is_retryable(error):
                 raise
@@ -334,7 +365,6 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
         if not _back_off(attempt, target, tally):
             break
         attempt += 1
-    return frozenset(landed)
 
 
 def _chunks(changes: Sequence[Change], size: int) -> Iterator[list[Change]]:
@@ -349,8 +379,11 @@ def _batch_write(batch: list[Change], target: Target, tally: Tally) -> list[Chan
         RequestItems={target.table: [_request(change) for change in batch]}
     )
     # Every request in UnprocessedItems was not written, whatever table key it is listed under: DynamoDB
-    # answers under the key the request used, which may be the table's name or its ARN.
-    unprocessed = response.get("UnprocessedItems") or {}
+    # answers under the key the request used, which may be the table's name or its ARN. DynamoDB always
+    # sends UnprocessedItems; an answer without it (an empty 200 from a proxy) says nothing was written.
+    unprocessed = response.get("UnprocessedItems")
+    if unprocessed is None:
+        return batch
     return _unprocessed(batch, [request for requests in unprocessed.values() for request in requests])
 
 
@@ -375,14 +408,16 @@ def _unprocessed(batch: list[Change], requests: Sequence[WriteRequestOutputTypeD
     return left
 
 
-def _write_each(batch: list[Change], target: Target, tally: Tally) -> set[str]:
-    return {change.key_id for change in batch if _write_one(change, target, tally)}
+def _write_each(batch: list[Change], target: Target, tally: Tally, landed: set[str]) -> None:
+    for change in batch:
+        if _write_one(change, target, tally):
+            landed.add(change.key_id)
 
 
 def _write_one(change: Change, target: Target, tally: Tally) -> bool:
     """PutItem or DeleteItem with retries; False if the replica rejects it or time runs out."""
     attempt = 0
-    while target.can_call():
+    while target.time_left_ms() > 0:
         try:
             _single_write(change, target, tally)
             return True
@@ -407,9 +442,9 @@ def _single_write(change: Change, target: Target, tally: Tally) -> None:
 
 
 def _back_off(attempt: int, target: Target, tally: Tally) -> bool:
-    """Sleep before a retry; False if the retry could then overrun the time left."""
+    """Sleep before a retry; False if the time left would be over by then."""
     delay = backoff_delay(attempt)
-    if not target.can_call(after_s=delay):
+    if delay * 1000 >= target.time_left_ms():
         return False
     target.sleep(delay)
     tally.retries += 1
@@ -439,8 +474,12 @@ def is_refused(error: Exception) -> bool:
     """The replica refuses an item of the request: retrying the same request cannot help.
 
     Shared with the ``ddb-replica`` CLI: a key it cannot write is reported with the reason, not retried.
+    A ValidationException about an expression (the CLI's conditions) is a defect of the request, not a
+    refusal of the item: it is raised.
     """
-    return isinstance(error, ClientError) and _error_code(error) in REFUSED_ERRORS
+    if not isinstance(error, ClientError) or _error_code(error) not in REFUSED_ERRORS:
+        return False
+    return "Expression" not in str(error.response.get("Error", {}).get("Message", ""))
 
 
 def _error_code(error: ClientError) -> str:
@@ -515,51 +554,31 @@ def _log(table: str, tally: Tally, started: float) -> None:
         "write_calls": tally.write_calls,
         "retries": tally.retries,
         "failures": tally.failures,
+        "out_of_time": tally.out_of_time,
         "errors": tally.errors[:MAX_LOGGED_ERRORS],
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     print(json.dumps(line), flush=True)
 
 
-def client_config(timeouts: Timeouts) -> Config:
-    """One HTTP attempt per call, with these timeouts: botocore's own retries would sleep and wait inside
-    one call, past the time left, so write() retries instead, knowing the deadline."""
-    return Config(
-        retries={"mode": "standard", "total_max_attempts": 1},
-        connect_timeout=timeouts.connect_s,
-        read_timeout=timeouts.read_s,
-    )
-
-
-def timeouts_for(time_left_ms: int) -> Timeouts:
-    """The longest timeouts that leave room for ATTEMPTS_PER_INVOCATION attempts, else the shortest."""
-    for timeouts in TIMEOUTS:
-        if timeouts.attempt_ms * ATTEMPTS_PER_INVOCATION <= time_left_ms:
-            return timeouts
-    return TIMEOUTS[-1]
-
-
 @functools.cache
-def replica_client(region: str | None, timeouts: Timeouts = TIMEOUTS[0]) -> DynamoDBClient:
-    """One low-level client per container, region and timeouts: creating one costs tens of milliseconds."""
-    return boto3.client("dynamodb", region_name=region, config=client_config(timeouts))
+def replica_client(region: str | None) -> DynamoDBClient:
+    """One low-level client per container and region: creating one costs tens of milliseconds (over a second
+    at 128 MB), so the container makes it in Lambda's init phase, which the timeout does not count."""
+    return boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
 
 
-def handler_target(
-    settings: lab_config.Settings, context: LambdaContext, sleep: Callable[[float], None] = time.sleep
-) -> Target:
-    """The replica as this invocation writes it: a client whose timeouts fit in the invocation's time."""
-    timeouts = timeouts_for(context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS)
-    return Target(
-        replica_client(settings.replica_region, timeouts),
-        settings.replica_table,
-        context,
-        sleep=sleep,
-        source_table_arn=settings.source_table_arn,
-        attempt_ms=timeouts.attempt_ms,
-    )
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # running in Lambda (or our LocalStack executor): init phase
+    replica_client(lab_config.load().replica_region)
 
 
 def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> BatchResponse:
     """Lambda entry point: settings from the environment, the container's client, then replicate."""
-    return replicate(event, handler_target(lab_config.load(), context))
+    settings = lab_config.load()
+    target = Target(
+        replica_client(settings.replica_region),
+        settings.replica_table,
+        context,
+        source_table_arn=settings.source_table_arn,
+    )
+    return replicate(event, target)

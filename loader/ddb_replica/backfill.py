@@ -34,6 +34,11 @@ from .tables import OpsError
 from .writes import Tables
 
 STATE_VERSION = 1
+MAX_REFUSED = 100  # keys the replica may refuse in a run before it stops (--max-refused)
+
+
+class TooManyRefusedError(RuntimeError):
+    """The replica refuses many keys: a difference between the tables, not a few poison items."""
 
 
 @dataclass
@@ -143,9 +148,13 @@ class Backfill:
     page_size: int | None = None  # Scan Limit (default: DynamoDB's 1 MB pages)
     on_items: Callable[[int], object] = lambda count: None
     stop: threading.Event = field(default_factory=threading.Event)
+    max_refused: int = MAX_REFUSED
+    refused: set[str] = field(default_factory=set)  # ids of the keys refused so far (checkpoints' included)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, states: Sequence[SegmentState]) -> list[SegmentState]:
         """Run every unfinished segment; on Ctrl-C, finish the pages in progress and return."""
+        self.refused = {kid for state in states for kid in state.refused}
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backfill") as pool:
             futures = [pool.submit(self.segment, state) for state in states if not state.done]
             try:
@@ -210,8 +219,21 @@ class Backfill:
     def _settle(self, state: SegmentState, keys: Sequence[Item]) -> None:
         settled: Settled = settle(self.tables, keys)
         state.corrected += settled.puts + settled.deletes
-        state.unresolved.extend(encode_key(key) for key in settled.unresolved)
+        # A resumed run settles its pending page, then scans it again: a key is listed once.
+        state.unresolved.extend(
+            encoded for encoded in map(encode_key, settled.unresolved) if encoded not in state.unresolved
+        )
         state.refused.update(settled.refused)
+        with self.lock:
+            self.refused.update(settled.refused)
+            refused = len(self.refused)
+        if refused > self.max_refused:
+            example = next(iter(settled.refused.values()))
+            raise TooManyRefusedError(
+                f"the replica refused the writes of {refused} keys (more than --max-refused "
+                f"{self.max_refused}), e.g. {example}: the tables differ in a way many items hit (an index "
+                "key of another type?)"
+            )
 
 
 def _wait_all(futures: Sequence[Future[None]]) -> None:

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from loader.load_logfile import Console, bounded_int, explain
 
-from .backfill import Backfill, Checkpoints, SegmentState
+from .backfill import MAX_REFUSED, Backfill, Checkpoints, SegmentState
 from .items import Item, decode_key, encode_key, key_id, key_text
 from .scanning import MAX_SEGMENTS, default_segments, default_workers
 from .settle import Settled
@@ -116,6 +116,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="items per Scan page, and so per checkpoint (default: DynamoDB's 1 MB pages)",
     )
     backfill.add_argument(
+        "--max-refused",
+        type=_bounded(0, 1_000_000),
+        default=MAX_REFUSED,
+        help=f"keys the replica may refuse before the run stops (default {MAX_REFUSED}): more than a few "
+        "means a difference between the tables (an index key type) that every item may hit",
+    )
+    backfill.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its checkpoints"
     )
     verify.add_argument(
@@ -183,7 +190,9 @@ def backfill(args: argparse.Namespace, console: Console) -> int:
     already = sum(state.scanned for state in states)
     with console.bar(max(source.item_count, already), "backfill", "item") as bar:
         bar.update(already)
-        run = Backfill(tables, checkpoints, workers, args.page_size, on_items=bar.update)
+        run = Backfill(
+            tables, checkpoints, workers, args.page_size, on_items=bar.update, max_refused=args.max_refused
+        )
         try:
             run.run(states)
         except KeyboardInterrupt:
@@ -209,13 +218,16 @@ def report_backfill(states: Sequence[SegmentState], tables: Tables, started: flo
         f"backfill {tables.source} -> {tables.replica}: scanned {scanned}, "
         f"copied {sum(state.copied for state in states)}, "
         f"already in replica {sum(state.present for state in states)}, "
-        f"corrected {sum(state.corrected for state in states)}, unresolved {len(unresolved)}; "
+        f"corrected {sum(state.corrected for state in states)}, unresolved {len(unresolved)} "
+        f"({sum(len(state.refused) for state in states)} refused by the replica); "
         f"{seconds:.2f} s, {scanned / seconds if seconds else 0:.0f} items/s",
         file=console.out,
     )
     refused = {kid: reason for state in states for kid, reason in state.refused.items()}
     for key in unresolved[:DEFAULT_SHOW]:
         console.problem(f"unresolved: {key_text(key, tables.key_names)} ({why_unresolved(key, refused)})")
+    if len(unresolved) > DEFAULT_SHOW:
+        console.problem(f"unresolved: ... and {len(unresolved) - DEFAULT_SHOW} more (all in the checkpoints)")
     if not all(state.done for state in states):
         return EXIT_INTERRUPTED if not unresolved else EXIT_DIFFERENT
     return EXIT_DIFFERENT if unresolved else EXIT_OK
@@ -274,11 +286,13 @@ def verify_document(
             "puts": repaired.puts,
             "deletes": repaired.deletes,
             "unresolved": listing(repaired.unresolved),
-            "refused": [
-                {"key": encode_key(key), "reason": repaired.refused[key_id(key)]}
-                for key in repaired.unresolved[:show]
-                if key_id(key) in repaired.refused
-            ],
+            "refused": {
+                "count": len(repaired.refused),
+                "keys": [
+                    {"key": encode_key(key), "reason": repaired.refused[key_id(key)]}
+                    for key in [key for key in repaired.unresolved if key_id(key) in repaired.refused][:show]
+                ],
+            },
         },
         "identical": remaining == 0,
         "seconds": round(seconds, 3),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
@@ -160,24 +160,33 @@ def write_units(item: Mapping[str, AttributeValue]) -> int:
 
 
 def unchanged_condition(
-    expected: Mapping[str, AttributeValue] | None, key_names: Sequence[str]
+    expected: Mapping[str, AttributeValue] | None,
+    key_names: Sequence[str],
+    first: Collection[str] = (),
 ) -> dict[str, Any]:
     """ConditionExpression arguments meaning "the item is still as it was read".
 
     ``None`` means it was absent: ``attribute_not_exists`` of the partition key. Otherwise the attributes
-    must equal the values read: the key first, then the others by name, as many as DynamoDB's expression
-    limits allow (all of an item of up to 150 attributes: ``#a = :v AND …`` is 2N-1 operators). The key
-    comparison alone already fails when the item was deleted, so a deleted item never comes back. A change
-    confined to attributes left out, or an attribute added since the read, goes unnoticed here; settle reads
-    every key it wrote again, so such a write is corrected in its next round or reported, never left.
+    must equal the values read: the key first, then the attributes named in ``first`` (settle passes those
+    that differ from the source: the ones that changed lately, so the likeliest to change again), then the
+    others, each group by name, as many as DynamoDB's expression limits allow (all of an item of up to 150
+    attributes: ``#a = :v AND …`` is 2N-1 operators). The key comparison alone already fails when the item
+    was deleted, so a deleted item never comes back. A change confined to attributes left out, or an
+    attribute added since the read, goes unnoticed here; settle reads every key it wrote again, so such a
+    write is corrected in its next round or reported, never left unsaid.
     """
     if expected is None:
         return {
             "ConditionExpression": "attribute_not_exists(#k0)",
             "ExpressionAttributeNames": {"#k0": key_names[0]},
         }
-    keys_first = [name for name in key_names if name in expected]
-    names = [*keys_first, *sorted(name for name in expected if name not in key_names)]
+    keys = [name for name in key_names if name in expected]
+    rest = [name for name in expected if name not in key_names]
+    names = [
+        *keys,
+        *sorted(name for name in rest if name in first),
+        *sorted(n for n in rest if n not in first),
+    ]
     terms: list[str] = []
     for index in range(len(names)):
         term = f"#a{index} = :v{index}"

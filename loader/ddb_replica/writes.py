@@ -92,7 +92,8 @@ class Tables:
     def put_if_unchanged(self, item: Item, expected: Mapping[str, AttributeValue] | None) -> bool:
         """PutItem if the replica item is still ``expected`` (None: absent). False if it changed."""
         self._take_capacity(item)
-        condition = unchanged_condition(expected, self.key_names)
+        changed = [name for name, value in (expected or {}).items() if item.get(name) != value]
+        condition = unchanged_condition(expected, self.key_names, first=changed)
         return self._conditional(lambda: self.client.put_item(TableName=self.replica, Item=item, **condition))
 
     def delete_if_unchanged(self, expected: Item) -> bool:

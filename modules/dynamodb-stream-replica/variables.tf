@@ -338,14 +338,14 @@ variable "lambda_architecture" {
 }
 
 variable "lambda_timeout" {
-  description = "Timeout of one invocation in seconds (3-900; the lab: 60). The function always returns its report before it: it starts no write call that could end less than 1.5 s before the timeout, waiting for DynamoDB at most 7 s per call (3 s under a 30 s timeout, 1 s under 14 s). Records it had no time to write are reported failed and retried."
+  description = "Timeout of one invocation in seconds (3-900; the lab: 60). The function always returns its report before it: an alarm ends the writing 1.5 s before the timeout, even inside a call to DynamoDB, and the records it had no time to write are reported failed and retried."
   type        = number
   default     = 60
   nullable    = false
 
   validation {
     condition     = var.lambda_timeout >= 3 && var.lambda_timeout <= 900 && floor(var.lambda_timeout) == var.lambda_timeout
-    error_message = "lambda_timeout must be a whole number of seconds from 3 to 900: under 3 s, the 1.5 s the function keeps to report and one 1 s call to DynamoDB do not fit."
+    error_message = "lambda_timeout must be a whole number of seconds from 3 to 900 (Lambda's default is 3): the function keeps the last 1.5 s to return its report, and needs time to write before that."
   }
 }
 

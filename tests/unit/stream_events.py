@@ -15,16 +15,20 @@ import datetime
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from unittest import mock
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lambda_src"))
+
 import aws_limits
 import boto3
 import botocore.handlers
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from ddbreplica_lambda import OutOfTime
 from moto import mock_aws
 from moto_serializer import fast_attribute_values
 
@@ -203,17 +207,33 @@ def _canonical(item: Mapping[str, Any]) -> str:
 
 @dataclass
 class FakeContext:
-    """Lambda's context, with a clock that moves only when sleep() is called."""
+    """Lambda's context, with a clock that moves only when sleep() is called, and the handler's alarm on
+    that clock: a sleep that reaches it raises OutOfTime there, as SIGALRM would."""
 
     remaining_ms: float = 60_000.0
     sleeps: list[float] = field(default_factory=list)
+    alarm_at_ms: float | None = None  # the remaining time at which the alarm rings
 
     def get_remaining_time_in_millis(self) -> int:
         return int(self.remaining_ms)
 
     def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
         self.sleeps.append(seconds)
         self.remaining_ms -= seconds * 1000
+        if self.alarm_at_ms is not None and self.remaining_ms <= self.alarm_at_ms:
+            self.remaining_ms = self.alarm_at_ms
+            raise OutOfTime
+
+    @contextmanager
+    def alarm(self, seconds: float) -> Iterator[None]:
+        if seconds <= 0:
+            raise OutOfTime
+        self.alarm_at_ms = self.remaining_ms - seconds * 1000
+        try:
+            yield
+        finally:
+            self.alarm_at_ms = None
 
 
 @dataclass
@@ -223,7 +243,8 @@ class FaultyClient:
     "ok" passes the call through; "throttle" raises ProvisionedThroughputExceededException without writing;
     "unprocessed" writes every second request of a BatchWriteItem and returns the others as UnprocessedItems
     (a PutItem/DeleteItem is throttled instead), listed under the table key of the request, or under
-    ``unprocessed_under`` when set; any name in ``ERRORS`` raises that error ("invalid": ValidationException;
+    ``unprocessed_under`` when set; "empty-answer" answers a BatchWriteItem with an empty HTTP 200 and writes
+    nothing; any name in ``ERRORS`` raises that error ("invalid": ValidationException;
     HTTP 503, an untyped 504, a transaction conflict, a full item collection, connect and read timeouts).
     """
 
@@ -235,6 +256,8 @@ class FaultyClient:
 
     def batch_write_item(self, **request: Any) -> Any:
         fault = self._next("BatchWriteItem")
+        if fault == "empty-answer":  # an HTTP 200 without DynamoDB's body (a proxy's), nothing written
+            return {"ResponseMetadata": {"HTTPStatusCode": 200}}
         if fault != "unprocessed":
             return self.client.batch_write_item(**request)
         ((table, writes),) = request["RequestItems"].items()

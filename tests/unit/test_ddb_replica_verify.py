@@ -87,7 +87,7 @@ def test_missing_extra_and_different_are_counted_and_listed_up_to_show(synced: L
         "puts": 4,
         "deletes": 1,
         "unresolved": {"count": 0, "keys": []},
-        "refused": [],  # keys the replica would not take, with its reason (none here)
+        "refused": {"count": 0, "keys": []},  # keys the replica would not take, with its reasons
     }
     assert replica_equals_source()
 

@@ -106,6 +106,32 @@ def test_a_wide_item_that_differs_is_put_and_one_the_source_deleted_is_deleted()
 
 
 @pytest.mark.usefixtures("lab")
+def test_a_wide_item_the_stream_changed_after_the_read_is_not_overwritten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a replica item behind the source in an attribute that sorts after the first 150 names
+    stale = wide_item(1) | {"zzz": {"N": "1"}}
+    dynamodb().put_item(TableName=REPLICA, Item=stale)
+    dynamodb().put_item(TableName=SOURCE, Item=stale | {"zzz": {"N": "2"}})
+    newer = stale | {"zzz": {"N": "3"}}
+    target = tables()
+    original = target.put_if_unchanged
+
+    def stream_first(item: Item, expected: Item | None) -> bool:
+        # the source changes zzz again, and the stream writes that to the replica, between read and write
+        for table in (SOURCE, REPLICA):
+            dynamodb().put_item(TableName=table, Item=newer)
+        return original(item, expected)
+
+    monkeypatch.setattr(target, "put_if_unchanged", stream_first)
+    # WHEN one round writes, and the next only reads
+    result = settle(target, [key(1)], max_rounds=2)
+    # THEN the condition compared zzz (it differed from the source): the stream's newer item stays
+    assert (result.puts, result.unresolved) == (0, [])
+    assert replica_item(1) == newer
+
+
+@pytest.mark.usefixtures("lab")
 def test_a_wide_item_the_stream_deleted_after_the_read_is_not_brought_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -193,6 +219,7 @@ def test_backfill_names_a_key_the_replica_refuses_and_copies_the_rest(
     code, out, err = lab.backfill()
     assert code == 1
     assert counts(out) == {"scanned": 30, "copied": 29, "replica": 0, "corrected": 0, "unresolved": 1}
+    assert "unresolved 1 (1 refused by the replica)" in out
     assert (
         f"unresolved: PK=item#000003 (the replica refuses the write: ValidationException: {REFUSAL};" in err
     )
@@ -202,6 +229,36 @@ def test_backfill_names_a_key_the_replica_refuses_and_copies_the_rest(
     # AND a resume does not stop on it: it reports the finished run again
     code, _, err = lab.backfill("--resume")
     assert code == 1 and "unresolved: PK=item#000003 (the replica refuses the write" in err
+
+
+def test_a_backfill_stops_when_the_replica_refuses_many_keys(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a replica that refuses every item (as it would an index key of another type)
+    seed(SOURCE, 40)
+    for number in range(40):
+        refuse_writes_of(monkeypatch, number)
+    # WHEN / THEN the run stops after the limit, names the cause, and keeps its checkpoints
+    code, out, err = lab.backfill("--max-refused", "5", "--page-size", "4")
+    assert code == 3
+    assert "the replica refused the writes of 8 keys (more than --max-refused 5)" in err
+    assert f"ValidationException: {REFUSAL}" in err and "--resume" in err
+    # AND a resume stops again until the cause is fixed, or the limit raised
+    assert lab.backfill("--resume", "--max-refused", "5", "--page-size", "4")[0] == 3
+    code, out, _ = lab.backfill("--resume", "--max-refused", "40", "--page-size", "4")
+    assert code == 1 and "unresolved 40 (40 refused by the replica)" in out
+
+
+def test_a_validation_error_of_our_own_condition_is_not_a_refusal() -> None:
+    from botocore.exceptions import ClientError
+    from ddbreplica_lambda import is_refused
+
+    def validation(message: str) -> ClientError:
+        return ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "PutItem")
+
+    assert is_refused(validation(REFUSAL))
+    assert not is_refused(validation("Invalid ConditionExpression: too many operators; operator count: 301"))
+    assert not is_refused(validation("Value provided in ExpressionAttributeNames unused in expressions"))
 
 
 def test_verify_repair_names_a_key_the_replica_refuses_and_repairs_the_rest(
@@ -217,6 +274,7 @@ def test_verify_repair_names_a_key_the_replica_refuses_and_repairs_the_rest(
     )
     code, out, _ = lab.verify("--repair", "--json")
     document = json.loads(out)
-    assert code == 1 and document["repaired"]["refused"] == [
-        {"key": {"PK": {"S": "item#000003"}}, "reason": f"ValidationException: {REFUSAL}"}
-    ]
+    assert code == 1 and document["repaired"]["refused"] == {
+        "count": 1,
+        "keys": [{"key": {"PK": {"S": "item#000003"}}, "reason": f"ValidationException: {REFUSAL}"}],
+    }

@@ -1,24 +1,32 @@
 """The handler returns before Lambda's deadline whatever the replica does, and reports every record it did
 not write.
 
-One fake clock carries everything that takes time: the replica's answers (from a few milliseconds up to the
-client's own connect and read timeouts, after which botocore raises the timeout error), botocore's own retry
-sleeps (its real client and retry code, with the handler's configuration), and the handler's backoff. Each
-seed draws the invocation's time, the replica's behaviour (endless throttling, HTTP 5xx, timeouts,
-unprocessed items, an item it refuses) and a batch of real stream records.
+One fake clock carries everything that takes time: the replica's answers (from a few milliseconds to an
+answer that trickles in for minutes, which urllib3's per-operation timeouts never stop), the client's
+connect and read timeouts, botocore's own retry sleeps (its real client and retry code, with the handler's
+configuration) and the handler's backoff. The handler's alarm rings on that clock wherever the handler is,
+as SIGALRM does in Lambda. Each seed draws the invocation's time, the replica's behaviour (endless
+throttling, HTTP 5xx, timeouts, unprocessed items, an item it refuses) and a batch of real stream records.
+The last test runs the real alarm against a real socket that never finishes its answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import socket
 import sys
+import threading
+import time
 import types
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSRequest, AWSResponse
@@ -30,37 +38,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 import ddbreplica_lambda as replica
-import lab_config
-from stream_events import REGION, REPLICA, LambdaRecord, SourceTable, lambda_event, moto_aws
+from stream_events import REGION, REPLICA, FakeContext, LambdaRecord, SourceTable, lambda_event, moto_aws
 
 SEEDS = range(200)
 # An invocation's time: Lambda's default 3 s and other short timeouts, the lab's 60 s, and the 900 s maximum.
 START_MS = ((2_600, 10_000), (10_000, 70_000), (890_000, 900_000))
 # How often an attempt goes wrong: never (everything must land), sometimes, always (throttling never ends).
 FAULT_RATES = (0.0, 0.3, 0.8, 1.0)
-FAULTS = ("throttle", "internal", "unavailable", "gateway", "unprocessed", "slow", "read-timeout", "connect")
+FAULTS = (
+    "throttle",
+    "internal",
+    "unavailable",
+    "gateway",
+    "unprocessed",
+    "slow",
+    "read-timeout",
+    "connect",
+    "trickle",
+)
 JSON_HEADERS = {"Content-Type": "application/x-amz-json-1.0"}
-
-
-@dataclass
-class Clock:
-    """Lambda's context on a fake clock; sleep() is both the handler's and botocore's."""
-
-    remaining_ms: float
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.remaining_ms)
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.remaining_ms -= seconds * 1000
 
 
 @dataclass
 class Replica:
     """DynamoDB's HTTP side of the replica table, answering each attempt on the clock."""
 
-    clock: Clock
+    clock: FakeContext
     rng: random.Random
     fault_rate: float
     connect_timeout: float
@@ -81,6 +84,8 @@ class Replica:
             if self.rng.random() < 0.5:
                 self._apply(writes)
             raise ReadTimeoutError(endpoint_url=request.url or "")
+        if fault == "trickle":  # a byte now and then: no socket operation waits past the read timeout
+            self.clock.sleep(self.rng.uniform(5, 300))
         # An answer comes within the timeouts: a slow one takes up to all of them
         longest = self.connect_timeout + self.read_timeout if fault == "slow" else 0.05
         self.clock.sleep(self.rng.uniform(0.001, longest))
@@ -175,15 +180,16 @@ def test_the_handler_returns_before_its_deadline_and_reports_what_it_did_not_wri
     rng = random.Random(seed)
     random.seed(seed)  # the handler's and botocore's jitter
     low, high = rng.choice(START_MS)
-    clock = Clock(rng.uniform(low, high))
+    clock = FakeContext(rng.uniform(low, high))
     records = rng.choice(histories)
     poison = rng.choice([None, None, records[-1]["dynamodb"]["Keys"]["PK"]["S"]])
     fault_rate = rng.choice(FAULT_RATES)
-    target = replica.handler_target(lab_config.Settings(REPLICA, REGION), clock, sleep=clock.sleep)
-    config: Any = target.client.meta.config  # the stubs do not declare the timeouts
+    client = replica.replica_client(REGION)  # the handler's own client and configuration
+    config: Any = client.meta.config  # the stubs do not declare the timeouts
     server = Replica(clock, rng, fault_rate, config.connect_timeout, config.read_timeout, poison)
-    target.client.meta.events.register_first("before-send.dynamodb", server)
+    client.meta.events.register_first("before-send.dynamodb", server)
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=clock.sleep))
+    target = replica.Target(client, REPLICA, clock, sleep=clock.sleep, alarm=clock.alarm)
     # WHEN
     response = replica.replicate(lambda_event(records), target)
     # THEN it returned with the safety margin left for the report and its log line
@@ -213,11 +219,74 @@ def last_image(records: list[LambdaRecord], pk: str) -> dict[str, Any] | None:
     return None if last["eventName"] == "REMOVE" else dict(last["dynamodb"]["NewImage"])
 
 
-@pytest.mark.parametrize(
-    ("timeout_s", "attempt_ms"),
-    [(3, 1_000), (13, 1_000), (14, 3_000), (29, 3_000), (30, 7_000), (900, 7_000)],
-)
-def test_a_call_waits_as_long_as_lambda_timeout_says(timeout_s: int, attempt_ms: int) -> None:
-    # The figures of lambda_timeout's description in the module; 100 ms go to the start of the invocation
-    time_left_ms = timeout_s * 1000 - 100 - replica.SAFETY_MARGIN_MS
-    assert replica.timeouts_for(time_left_ms).attempt_ms == attempt_ms
+# --- the real alarm ---------------------------------------------------------------------------------
+
+
+@dataclass
+class WallClock:
+    """Lambda's context on the real clock."""
+
+    deadline: float  # time.monotonic() at the timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - time.monotonic()) * 1000)
+
+
+@contextmanager
+def trickling_endpoint() -> Iterator[str]:
+    """An HTTP endpoint that starts its answer and then sends one byte every 0.2 s, for 8 s (a handler
+    without an alarm then fails this test rather than hang it): no socket operation waits as long as the
+    read timeout, so no timeout of the client ends the call."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def trickle(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            connection.sendall(b"HTTP/1.1 200 OK\r\nx-trickle: ")
+            for _ in range(40):
+                if stop.wait(0.2):
+                    return
+                connection.sendall(b"a")
+
+    def serve() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                connection, _ = listener.accept()
+                threading.Thread(target=trickle, args=(connection,), daemon=True).start()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        server.join()
+        listener.close()
+
+
+def test_the_alarm_ends_a_call_whose_answer_never_ends(
+    histories: list[list[LambdaRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SIGALRM reaches the main thread only, where Lambda (and pytest, and its xdist workers) run the handler
+    assert threading.current_thread() is threading.main_thread()
+    records = histories[0]
+    with trickling_endpoint() as url:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=url,
+            region_name=REGION,
+            config=replica.CLIENT_CONFIG,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        context = WallClock(time.monotonic() + 3.0)
+        # WHEN the handler writes with its real alarm and sleep
+        response = replica.replicate(lambda_event(records), replica.Target(client, REPLICA, context))
+    # THEN it stopped at the safety margin (with room for a loaded machine) and failed every record
+    assert context.get_remaining_time_in_millis() > replica.SAFETY_MARGIN_MS - 500
+    assert {failure["itemIdentifier"] for failure in response["batchItemFailures"]} == {
+        record["dynamodb"]["SequenceNumber"] for record in records
+    }
+    line = json.loads(capsys.readouterr().out)
+    assert line["out_of_time"] is True and line["write_calls"] == 1

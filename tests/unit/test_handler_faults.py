@@ -38,8 +38,7 @@ from stream_events import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# Enough for one call that times out and a few backoffs, not for ever.
-SHORT_ON_TIME_MS = replica.SAFETY_MARGIN_MS + replica.Target.attempt_ms + 300
+SHORT_ON_TIME_MS = replica.SAFETY_MARGIN_MS + 300  # enough for a few backoffs, not for ever
 
 
 @pytest.fixture
@@ -64,7 +63,7 @@ def run(
     records: list[LambdaRecord], client: DynamoDBClient | FaultyClient, context: FakeContext
 ) -> replica.BatchResponse:
     low_level = client.as_client() if isinstance(client, FaultyClient) else client
-    target = replica.Target(low_level, REPLICA, context, sleep=context.sleep)
+    target = replica.Target(low_level, REPLICA, context, sleep=context.sleep, alarm=context.alarm)
     return replica.replicate(lambda_event(records), target)
 
 
@@ -130,6 +129,19 @@ def test_a_transient_error_that_never_ends_fails_the_records_within_the_deadline
 
 
 @pytest.mark.usefixtures("aws")
+def test_an_answer_without_unprocessed_items_counts_nothing_as_written() -> None:
+    # GIVEN a replica that answers the first request with an empty HTTP 200 and writes nothing
+    source, records = source_with(3)
+    faulty = FaultyClient(dynamodb(), ["empty-answer"])
+    # WHEN
+    response = run(records, faulty, FakeContext())
+    # THEN the request is sent again, and lands
+    assert response == failures()
+    assert faulty.calls == ["BatchWriteItem"] * 2
+    assert scan(REPLICA) == source.items()
+
+
+@pytest.mark.usefixtures("aws")
 def test_a_full_item_collection_fails_only_the_records_of_its_key() -> None:
     # GIVEN 3 keys; the request holding them is refused for a full item collection, as is key 0 alone
     source, records = source_with(3)
@@ -162,7 +174,7 @@ def test_the_handlers_client_makes_one_attempt_per_call_and_the_handler_retries_
 ) -> None:
     # GIVEN the handler's own client configuration, and two throttling HTTP responses
     source, records = source_with(2)
-    client = boto3.client("dynamodb", region_name=REGION, config=replica.client_config(replica.TIMEOUTS[0]))
+    client = boto3.client("dynamodb", region_name=REGION, config=replica.CLIENT_CONFIG)
     attempts = throttle_http(client, times=2)
     context = FakeContext()
     # WHEN

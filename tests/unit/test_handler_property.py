@@ -92,8 +92,8 @@ def deliver(records: list[LambdaRecord], lambda_: Lambda, faulty: FaultyClient, 
     while checkpoint < len(records):
         assert invocation < MAX_INVOCATIONS, "no progress"
         batch = records[checkpoint : checkpoint + lambda_.sizes[invocation % len(lambda_.sizes)]]
-        context = FakeContext(replica.SAFETY_MARGIN_MS + replica.Target.attempt_ms + lambda_.time_ms)
-        target = replica.Target(faulty.as_client(), table, context, sleep=context.sleep)
+        context = FakeContext(replica.SAFETY_MARGIN_MS + lambda_.time_ms)
+        target = replica.Target(faulty.as_client(), table, context, sleep=context.sleep, alarm=context.alarm)
         response = replica.replicate(lambda_event(batch), target)
         failed = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
         in_batch = sequence_numbers(batch)
@@ -118,7 +118,7 @@ def test_the_replica_ends_equal_to_the_source() -> None:
         Lambda,
         sizes=st.lists(st.integers(1, 10), min_size=1, max_size=6),
         redeliver=st.lists(st.booleans(), max_size=6),
-        time_ms=st.integers(1, 300),  # beyond margin and one call's timeout: from one call to a few retries
+        time_ms=st.integers(1, 300),  # beyond the safety margin: from one call only to a few retries
     ),
     faults=FAULTS,
     replay_from=st.integers(0, 30),

@@ -293,6 +293,7 @@ def test_lambda_handler_writes_to_the_configured_table_with_one_client(
         "write_calls": 1,
         "retries": 0,
         "failures": 0,
+        "out_of_time": False,
         "errors": [],
     }
     assert lines[1] == lines[0] | {"records": 1, "puts": 0, "deletes": 1}
@@ -371,6 +372,7 @@ def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[s
         "write_calls": 2,
         "retries": 0,
         "failures": 2,
+        "out_of_time": False,
     }
 
 
