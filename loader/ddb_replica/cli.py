@@ -218,8 +218,8 @@ def report_backfill(states: Sequence[SegmentState], tables: Tables, started: flo
         f"backfill {tables.source} -> {tables.replica}: scanned {scanned}, "
         f"copied {sum(state.copied for state in states)}, "
         f"already in replica {sum(state.present for state in states)}, "
-        f"corrected {sum(state.corrected for state in states)}, unresolved {len(unresolved)} "
-        f"({sum(len(state.refused) for state in states)} refused by the replica); "
+        f"corrected {sum(state.corrected for state in states)}, "
+        f"refused {sum(len(state.refused) for state in states)}, unresolved {len(unresolved)}; "
         f"{seconds:.2f} s, {scanned / seconds if seconds else 0:.0f} items/s",
         file=console.out,
     )

@@ -219,7 +219,7 @@ def test_backfill_names_a_key_the_replica_refuses_and_copies_the_rest(
     code, out, err = lab.backfill()
     assert code == 1
     assert counts(out) == {"scanned": 30, "copied": 29, "replica": 0, "corrected": 0, "unresolved": 1}
-    assert "unresolved 1 (1 refused by the replica)" in out
+    assert "refused 1, unresolved 1;" in out
     assert (
         f"unresolved: PK=item#000003 (the replica refuses the write: ValidationException: {REFUSAL};" in err
     )
@@ -246,7 +246,7 @@ def test_a_backfill_stops_when_the_replica_refuses_many_keys(
     # AND a resume stops again until the cause is fixed, or the limit raised
     assert lab.backfill("--resume", "--max-refused", "5", "--page-size", "4")[0] == 3
     code, out, _ = lab.backfill("--resume", "--max-refused", "40", "--page-size", "4")
-    assert code == 1 and "unresolved 40 (40 refused by the replica)" in out
+    assert code == 1 and "refused 40, unresolved 40;" in out
 
 
 def test_a_validation_error_of_our_own_condition_is_not_a_refusal() -> None:
