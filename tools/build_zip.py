@@ -1,8 +1,11 @@
 """Build the Lambda zip deterministically: the same sources always give the same bytes.
 
 Plain ``zip -r`` stores file times, permissions and directory order, so every rebuild changes the
-hash and ``terraform plan`` shows a diff. Here: fixed timestamp, sorted names, 0644, fixed compression.
-The stdlib ``zipfile`` is enough; no packaging library offers these guarantees for a two-file bundle.
+hash and ``terraform plan`` shows a diff. Here: fixed timestamp, sorted names, 0644, a Unix origin on
+every platform, and entries stored uncompressed: deflate output differs between zlib builds (zlib,
+zlib-ng, another level's heuristics), so compressed bytes are not the same on every machine. The
+two files are a few tens of KB either way. The stdlib ``zipfile`` is enough; no packaging library
+offers these guarantees for a two-file bundle.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # earliest time the zip format can store
 FILE_MODE = 0o100644 << 16  # regular file, rw-r--r--
+UNIX = 3  # "version made by" host system: zipfile writes 0 on Windows, 3 elsewhere
 
 
 def build(sources: list[Path], output: Path) -> None:
@@ -24,8 +28,9 @@ def build(sources: list[Path], output: Path) -> None:
         for source in sorted(sources, key=lambda path: path.name):
             info = zipfile.ZipInfo(source.name, date_time=FIXED_TIME)
             info.external_attr = FILE_MODE
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, source.read_bytes(), compresslevel=9)
+            info.create_system = UNIX
+            info.compress_type = zipfile.ZIP_STORED
+            archive.writestr(info, source.read_bytes())
     partial.replace(output)
 
 

@@ -1,0 +1,60 @@
+"""The Lambda zip is the same bytes on every machine: tools/build_zip.py."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+
+import build_zip
+
+LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
+# sha256 of the zip of the two files below, as built on this project's machines. It depends on nothing of
+# the machine: not on file times or modes, the order given, the platform, or the zlib build (stored entries).
+RECORDED_SHA256 = "eb67479853f97fcc696cf1feba294fb0182ceb16ec03180ea8f2b3a7dcb3b680"
+
+
+def sources(directory: Path) -> list[Path]:
+    directory.mkdir()
+    one, two = directory / "one.py", directory / "two.py"
+    one.write_text("a = 1\n", encoding="utf-8")
+    two.write_text('b = "é"\n', encoding="utf-8")
+    return [two, one]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_zip_of_known_files_has_the_recorded_hash(tmp_path: Path) -> None:
+    built = tmp_path / "out.zip"
+    build_zip.build(sources(tmp_path / "src"), built)
+    assert sha256(built) == RECORDED_SHA256
+
+
+def test_file_times_modes_and_order_do_not_change_the_bytes(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.zip", tmp_path / "second.zip"
+    files = sources(tmp_path / "src")
+    build_zip.build(files, first)
+    for path in files:
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+        path.chmod(0o600)
+    build_zip.build(list(reversed(files)), second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_the_lambda_zip_is_stored_uncompressed_with_fixed_metadata(tmp_path: Path) -> None:
+    built = tmp_path / "ddbreplica_lambda.zip"
+    build_zip.build(sorted(LAMBDA_SRC.glob("*.py")), built)
+    with zipfile.ZipFile(built) as archive:
+        entries = archive.infolist()
+        assert [entry.filename for entry in entries] == ["ddbreplica_lambda.py", "lab_config.py"]
+        for entry in entries:
+            assert entry.compress_type == zipfile.ZIP_STORED
+            assert (entry.date_time, entry.create_system) == (build_zip.FIXED_TIME, build_zip.UNIX)
+            assert entry.external_attr == build_zip.FILE_MODE
+            assert archive.read(entry) == (LAMBDA_SRC / entry.filename).read_bytes()
