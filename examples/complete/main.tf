@@ -183,9 +183,12 @@ module "replica_of_existing" {
 
   create_source_table = false
   source_table_name   = aws_dynamodb_table.existing.name
-  replica_table_name  = "${var.name_prefix}-orders-replica"
-  hash_key            = { name = "PK", type = "S" }
-  range_key           = { name = "SK", type = "S" }
+  # The table is created here too: its stream ARN makes the module wait for it on the first apply, and keeps
+  # the mapping in place when the table is edited later (a table managed elsewhere needs only the name).
+  source_stream_arn  = aws_dynamodb_table.existing.stream_arn
+  replica_table_name = "${var.name_prefix}-orders-replica"
+  hash_key           = { name = "PK", type = "S" }
+  range_key          = { name = "SK", type = "S" }
 
   lambda_function_name = "${var.name_prefix}-orders"
   lambda_package_path  = local.lambda_package_path

@@ -73,6 +73,30 @@ resource "aws_lambda_event_source_mapping" "this" {
     }
   }
 
+  lifecycle {
+    precondition {
+      condition     = var.source_stream_arn == null ? true : !var.create_source_table && split("/", var.source_stream_arn)[1] == var.source_table_name
+      error_message = "source_stream_arn is the stream of an existing table: set it only with create_source_table = false, and to the stream of the table source_table_name (${var.source_table_name}), e.g. aws_dynamodb_table.<name>.stream_arn."
+    }
+
+    # An existing source table (data.tf): a table without a usable stream or with other keys fails the plan
+    # with a message, instead of a mapping that never replicates.
+    precondition {
+      condition     = local.existing_source == null ? true : local.existing_source.stream_enabled == true && contains(["NEW_IMAGE", "NEW_AND_OLD_IMAGES"], coalesce(local.existing_source.stream_view_type, "none"))
+      error_message = "Existing source table ${var.source_table_name}: its stream must be enabled with NEW_IMAGE or NEW_AND_OLD_IMAGES (found stream_enabled = ${try(coalesce(local.existing_source.stream_enabled, false), false)}, stream_view_type = ${try(coalesce(local.existing_source.stream_view_type, "none"), "none")}). The handler copies new images. Fix: aws dynamodb update-table --table-name ${var.source_table_name} --stream-specification StreamEnabled=true,StreamViewType=NEW_IMAGE (a view type cannot be changed in place: disable the stream first), or let the module create the table."
+    }
+
+    precondition {
+      condition = local.existing_source == null ? true : (
+        local.existing_source.hash_key == var.hash_key.name
+        && contains(local.existing_source.attribute, { name = var.hash_key.name, type = var.hash_key.type })
+        && (local.existing_source.range_key == null ? "" : local.existing_source.range_key) == (var.range_key == null ? "" : var.range_key.name)
+        && (var.range_key == null ? true : contains(local.existing_source.attribute, { name = var.range_key.name, type = var.range_key.type }))
+      )
+      error_message = "Existing source table ${var.source_table_name}: its keys (hash ${try(local.existing_source.hash_key, "none")}, range ${try(coalesce(local.existing_source.range_key, "none"), "none")}) do not match hash_key/range_key; the replica must use the same key schema."
+    }
+  }
+
   # Lambda checks the role's stream permissions when the mapping is created.
   depends_on = [aws_iam_role_policy.lambda]
 }

@@ -21,9 +21,13 @@ locals {
   }
 
   # The source table: created below, or the existing one read in data.tf.
-  source_table_name  = local.create ? var.source_table_name : null
-  source_table_arn   = var.create_source_table ? try(aws_dynamodb_table.source[0].arn, null) : try(data.aws_dynamodb_table.source[0].arn, null)
-  source_stream_arn  = var.create_source_table ? try(aws_dynamodb_table.source[0].stream_arn, null) : try(data.aws_dynamodb_table.source[0].stream_arn, null)
+  source_table_name = local.create ? var.source_table_name : null
+  # An existing table's stream: the caller's source_stream_arn when given (known at plan once the table exists,
+  # whatever else changes), else the one read by name.
+  existing_stream_arn = var.source_stream_arn != null ? var.source_stream_arn : try(data.aws_dynamodb_table.source[0].stream_arn, null)
+  source_stream_arn   = var.create_source_table ? try(aws_dynamodb_table.source[0].stream_arn, null) : local.existing_stream_arn
+  # arn:...:table/<name>/stream/<label> -> arn:...:table/<name>
+  source_table_arn   = var.create_source_table ? try(aws_dynamodb_table.source[0].arn, null) : try(split("/stream/", local.existing_stream_arn)[0], null)
   source_kms_key_arn = var.create_source_table ? var.kms_key_arn : try(data.aws_dynamodb_table.source[0].server_side_encryption[0].kms_key_arn, null)
 
   replica_table_arn = try(aws_dynamodb_table.replica[0].arn, null)

@@ -74,6 +74,17 @@ variable "create_source_table" {
   nullable    = false
 }
 
+variable "source_stream_arn" {
+  description = "With `create_source_table = false`: the stream ARN of the existing table (e.g. `aws_dynamodb_table.orders.stream_arn`), when that table is in the same configuration. The module then reads the table once it exists (not at the first plan, when it does not yet), and the mapping follows this ARN, so an edit of the table (a tag) never replaces it. `null` (default): the module reads the table named `source_table_name`, which must exist before the plan (a table managed elsewhere)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.source_stream_arn == null ? true : can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255}/stream/.+$", var.source_stream_arn))
+    error_message = "source_stream_arn must be a DynamoDB stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>), e.g. aws_dynamodb_table.orders.stream_arn."
+  }
+}
+
 variable "range_key" {
   description = "Sort key of both tables (`name`, `type` S/N/B, default `S`), or `null` for a partition key only. For an existing source table it must match that table's sort key."
   type = object({

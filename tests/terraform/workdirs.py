@@ -21,9 +21,15 @@ TFLOCAL_OVERRIDE = "localstack_providers_override.tf"
 def example_copy(name: str, workdir: Path) -> Path:
     """examples/<name> copied under ``workdir`` (its *.tf files, not tflocal's override file), with
     modules/ and dist/ linked."""
-    target = workdir / "examples" / name
+    return config_copy(f"examples/{name}", workdir)
+
+
+def config_copy(relative: str, workdir: Path) -> Path:
+    """The configuration in ``ROOT/relative`` copied to ``workdir/relative``, with modules/ and dist/ linked
+    at ``workdir``, so its relative paths resolve as in the repository."""
+    target = workdir / relative
     target.mkdir(parents=True)
-    for path in (ROOT / "examples" / name).glob("*.tf"):
+    for path in (ROOT / relative).glob("*.tf"):
         if path.name != TFLOCAL_OVERRIDE:
             shutil.copy2(path, target / path.name)
     for linked in ("modules", "dist"):

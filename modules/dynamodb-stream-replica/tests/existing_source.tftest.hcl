@@ -106,7 +106,7 @@ run "rejects_table_without_stream" {
     }
   }
 
-  expect_failures = [data.aws_dynamodb_table.source]
+  expect_failures = [aws_lambda_event_source_mapping.this]
 }
 
 run "rejects_keys_only_stream" {
@@ -127,7 +127,7 @@ run "rejects_keys_only_stream" {
     }
   }
 
-  expect_failures = [data.aws_dynamodb_table.source]
+  expect_failures = [aws_lambda_event_source_mapping.this]
 }
 
 run "rejects_other_key_schema" {
@@ -137,7 +137,7 @@ run "rejects_other_key_schema" {
     range_key = null
   }
 
-  expect_failures = [data.aws_dynamodb_table.source]
+  expect_failures = [aws_lambda_event_source_mapping.this]
 }
 
 run "rejects_other_key_type" {
@@ -147,5 +147,5 @@ run "rejects_other_key_type" {
     hash_key = { name = "PK", type = "N" }
   }
 
-  expect_failures = [data.aws_dynamodb_table.source]
+  expect_failures = [aws_lambda_event_source_mapping.this]
 }
