@@ -85,7 +85,7 @@ TF_CMD=$tf
 "
 done_step "$label"
 
-# 2b. OpenTofu, for the compatibility tests (tests/terraform/test_opentofu.py) ---------------------
+# 2b. OpenTofu, for the compatibility tests (tests/terraform: each CLI-parametrized test runs it) -------
 step "OpenTofu CLI"
 tofu="$cache/opentofu-$OPENTOFU_VERSION/tofu"
 if [[ -x "$tofu" ]]; then

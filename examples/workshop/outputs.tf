@@ -40,5 +40,5 @@ output "event_source_mapping_uuid" {
 
 output "dlq_url" {
   description = "URL of the on-failure queue (metadata of batches that could not be replicated)."
-  value       = module.replica.dlq_url
+  value       = module.replica.on_failure_queue_url
 }

@@ -70,13 +70,33 @@ output "event_source_mapping_uuid" {
   value       = try(aws_lambda_event_source_mapping.this[0].uuid, null)
 }
 
-output "dlq_url" {
+output "event_source_mapping_arn" {
+  description = "ARN of the event source mapping (for IAM conditions and tags); null when `create = false`."
+  value       = try(aws_lambda_event_source_mapping.this[0].arn, null)
+}
+
+output "event_source_mapping_state" {
+  description = "State of the event source mapping as last read (`Enabled`, `Disabled`, `Creating`...); null when `create = false`."
+  value       = try(aws_lambda_event_source_mapping.this[0].state, null)
+}
+
+output "on_failure_queue_url" {
   description = "URL of the on-failure queue the module created; null when it uses an existing destination, none, or `create = false`."
   value       = try(aws_sqs_queue.dlq[0].url, null)
 }
 
-output "dlq_arn" {
+output "on_failure_queue_arn" {
   description = "ARN of the on-failure queue the module created; null when it uses an existing destination, none, or `create = false`."
+  value       = try(aws_sqs_queue.dlq[0].arn, null)
+}
+
+output "dlq_url" {
+  description = "Deprecated alias of `on_failure_queue_url` (the queue receives the metadata of failed batches, not the records: an on-failure destination, not a dead-letter queue); removed in the next major release."
+  value       = try(aws_sqs_queue.dlq[0].url, null)
+}
+
+output "dlq_arn" {
+  description = "Deprecated alias of `on_failure_queue_arn`; removed in the next major release."
   value       = try(aws_sqs_queue.dlq[0].arn, null)
 }
 

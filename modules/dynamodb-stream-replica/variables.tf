@@ -50,7 +50,7 @@ variable "lambda_package_path" {
 ################################################################################
 
 variable "create" {
-  description = "Whether to create anything at all. `false` turns every resource and data source of the module off (outputs become null)."
+  description = "Whether to create anything at all. `false` turns every resource and data source of the module off (outputs become null), and so plans the deletion of the tables it created: see \"Keeping the tables\" in the README to keep them."
   type        = bool
   default     = true
   nullable    = false
@@ -178,7 +178,7 @@ variable "source_global_secondary_indexes" {
 }
 
 variable "source_stream_view_type" {
-  description = "What the source table's stream carries (when the module creates the table). The handler copies the new image, so only `NEW_IMAGE` (default, smallest records) and `NEW_AND_OLD_IMAGES` are accepted."
+  description = "What the source table's stream carries (when the module creates the table). The handler copies the new image, so only `NEW_IMAGE` (default, smallest records) and `NEW_AND_OLD_IMAGES` are accepted. AWS cannot change the view type of an enabled stream: a change disables the stream and enables a new one (new ARN), and the plan replaces the event source mapping to read it (the old mapping is deleted first, so none reads a stream that is gone). Changes written to the table between the two streams are in neither: run `ddb-replica verify --repair` after such an apply."
   type        = string
   default     = "NEW_IMAGE"
   nullable    = false
@@ -285,7 +285,7 @@ variable "point_in_time_recovery_enabled" {
 }
 
 variable "deletion_protection_enabled" {
-  description = "Whether the tables the module creates refuse DeleteTable (`terraform destroy` then fails until it is turned off). Off by default so the lab can be cleaned up."
+  description = "Whether the tables the module creates refuse DeleteTable (`terraform destroy` then fails until it is turned off). Off by default, as in AWS and terraform-aws-modules: the lab and the examples are meant to be destroyed, and a default that blocks `terraform destroy` would leave every tried example behind. Turn it on for tables that hold data you keep; the README's \"Keeping the tables\" shows how to change `create_source_table` or `create` without deleting a table."
   type        = bool
   default     = false
   nullable    = false
@@ -322,6 +322,11 @@ variable "lambda_handler" {
   type        = string
   default     = "ddbreplica_lambda.lambda_handler"
   nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]*([./][A-Za-z_][A-Za-z0-9_]*)*\\.[A-Za-z_][A-Za-z0-9_]*$", var.lambda_handler))
+    error_message = "lambda_handler must be <module>.<function> of Python names, e.g. ddbreplica_lambda.lambda_handler (the file ddbreplica_lambda.py in the package, its function lambda_handler)."
+  }
 }
 
 variable "lambda_runtime" {
@@ -410,6 +415,11 @@ variable "lambda_role_permissions_boundary" {
   description = "ARN of a managed policy that bounds the function's role, or `null`."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.lambda_role_permissions_boundary == null ? true : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.lambda_role_permissions_boundary))
+    error_message = "lambda_role_permissions_boundary must be the ARN of a managed IAM policy (arn:<partition>:iam::<account>:policy/<name>), or null."
+  }
 }
 
 variable "cloudwatch_logs_retention_in_days" {
@@ -428,6 +438,11 @@ variable "cloudwatch_logs_kms_key_arn" {
   description = "ARN of a KMS key that encrypts the function's log group, or `null` for CloudWatch Logs' own encryption. The key policy must allow the `logs.<region>.amazonaws.com` service principal; the function's role needs nothing more."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.cloudwatch_logs_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.cloudwatch_logs_kms_key_arn))
+    error_message = "cloudwatch_logs_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias: CloudWatch Logs takes key ARNs only."
+  }
 }
 
 ################################################################################
@@ -473,8 +488,8 @@ variable "event_source_mapping" {
   }
 
   validation {
-    condition     = var.event_source_mapping.maximum_batching_window_in_seconds >= 0 && var.event_source_mapping.maximum_batching_window_in_seconds <= 300
-    error_message = "event_source_mapping.maximum_batching_window_in_seconds must be from 0 to 300."
+    condition     = var.event_source_mapping.maximum_batching_window_in_seconds >= 0 && var.event_source_mapping.maximum_batching_window_in_seconds <= 300 && floor(var.event_source_mapping.maximum_batching_window_in_seconds) == var.event_source_mapping.maximum_batching_window_in_seconds
+    error_message = "event_source_mapping.maximum_batching_window_in_seconds must be a whole number of seconds from 0 to 300."
   }
 
   validation {
@@ -533,6 +548,11 @@ variable "on_failure_destination" {
   validation {
     condition     = var.on_failure_destination == null ? true : var.on_failure_destination.arn == null ? true : can(regex("^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_.-]+$", var.on_failure_destination.arn))
     error_message = "on_failure_destination.arn must be the ARN of an SQS queue or SNS topic (the destinations Lambda supports for DynamoDB streams)."
+  }
+
+  validation {
+    condition     = var.on_failure_destination == null ? true : var.on_failure_destination.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.on_failure_destination.kms_key_arn))
+    error_message = "on_failure_destination.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias: the role's kms:GenerateDataKey statement is scoped to it."
   }
 
   validation {

@@ -1,21 +1,24 @@
-"""Lifecycle on LocalStack, with Terraform and with OpenTofu: an existing source table created in the same
-apply as the module, then edited; the event source mapping is never replaced (a replaced mapping replays up to
-24 h of records on TRIM_HORIZON, and loses the records in between on LATEST)."""
+"""Lifecycle on LocalStack, with Terraform and with OpenTofu: the event source mapping is never replaced by
+an edit of the source table (a replaced mapping replays up to 24 h of records on TRIM_HORIZON, and loses the
+records in between on LATEST), and the documented hand-over of the module's source table keeps it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
+from e2e import client as aws  # noqa: E402
 from e2e import setup_env  # noqa: E402
 from workdirs import config_copy  # noqa: E402
 
@@ -23,10 +26,10 @@ pytestmark = pytest.mark.localstack
 
 
 class Config:
-    """tests/terraform/existing_source in a copy of its own, with unique names, run by one CLI."""
+    """A configuration of tests/terraform in a copy of its own, with unique names, run by one CLI."""
 
-    def __init__(self, endpoint: str, workdir: Path, cli: str) -> None:
-        self.directory = config_copy("tests/terraform/existing_source", workdir)
+    def __init__(self, endpoint: str, workdir: Path, cli: str, relative: str) -> None:
+        self.directory = config_copy(relative, workdir)
         self.name = f"lifecycle-{uuid.uuid4().hex[:6]}"
         self.state = workdir / "terraform.tfstate"
         self.env = {
@@ -38,69 +41,109 @@ class Config:
         if cli not in self.env:
             pytest.fail(f"{cli} is not set in build/setup.env: run `make setup`")
         self.env["TF_CMD"] = self.env[cli]
+        self.last: dict[str, str] = {}  # the variables of the last apply, for the destroy
 
-    def run(self, *args: str) -> str:
+    def run(self, *args: str, check: bool = True) -> str:
+        """tflocal with these arguments (and -no-color, which `state` takes before its address)."""
+        args = (*args[:2], "-no-color", *args[2:]) if args[0] == "state" else (*args, "-no-color")
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "tflocal"), *args, "-no-color"],
+            [str(Path(sys.executable).parent / "tflocal"), *args],
             cwd=self.directory,
             env=self.env,
             capture_output=True,
             text=True,
         )
-        assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+        if check:
+            assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
         return result.stdout
 
-    def variables(self, tag: str, by_stream_arn: bool) -> list[str]:
-        return [
-            f"-state={self.state}",
-            f"-var=name={self.name}",
-            f"-var=tag={tag}",
-            f"-var=by_stream_arn={str(by_stream_arn).lower()}",
-        ]
+    def variables(self, values: dict[str, str]) -> list[str]:
+        return [f"-state={self.state}", *(f"-var={k}={v}" for k, v in ({"name": self.name} | values).items())]
 
-    def plan(self, tag: str, by_stream_arn: bool) -> dict[str, list[str]]:
+    def plan(self, **values: str) -> dict[str, list[str]]:
         """The actions of every resource the plan changes, by address."""
         plan = self.directory / "plan.bin"
-        self.run("plan", "-input=false", f"-out={plan}", *self.variables(tag, by_stream_arn))
+        self.run("plan", "-input=false", f"-out={plan}", *self.variables(values))
         shown = json.loads(self.run("show", "-json", str(plan)))
         changes = shown.get("resource_changes", [])
         return {
             rc["address"]: rc["change"]["actions"] for rc in changes if rc["change"]["actions"] != ["no-op"]
         }
 
-    def apply(self, tag: str, by_stream_arn: bool) -> None:
-        self.run("apply", "-auto-approve", "-input=false", *self.variables(tag, by_stream_arn))
+    def apply(self, **values: str) -> None:
+        self.run("apply", "-auto-approve", "-input=false", *self.variables(values))
+        self.last = values
+
+    def destroy(self) -> None:
+        self.run("destroy", "-auto-approve", "-input=false", *self.variables(self.last), check=False)
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("TF", id="terraform", marks=pytest.mark.xdist_group("lifecycle-terraform")),
-        pytest.param("TOFU", id="opentofu", marks=pytest.mark.xdist_group("lifecycle-opentofu")),
-    ],
-)
-def config(request: pytest.FixtureRequest, localstack: str, tmp_path: Path) -> Iterator[Config]:
-    config = Config(localstack, tmp_path, request.param)
+CLIS = [
+    pytest.param("TF", id="terraform", marks=pytest.mark.xdist_group("lifecycle-terraform")),
+    pytest.param("TOFU", id="opentofu", marks=pytest.mark.xdist_group("lifecycle-opentofu")),
+]
+
+
+@pytest.fixture(params=CLIS)
+def cli(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@contextmanager
+def configuration(relative: str, cli: str, endpoint: str, workdir: Path) -> Iterator[Config]:
+    config = Config(endpoint, workdir, cli, relative)
     config.run("init", "-input=false")
     try:
         yield config
     finally:
-        destroy = ["destroy", "-auto-approve", "-input=false", "-no-color", *config.variables("a", True)]
-        subprocess.run(
-            [str(Path(sys.executable).parent / "tflocal"), *destroy],
-            cwd=config.directory,
-            env=config.env,
-            capture_output=True,
-            check=False,
-        )
+        config.destroy()
 
 
-def test_editing_the_source_table_never_replaces_the_mapping(config: Config) -> None:
-    # GIVEN the caller's table and the module created in one apply (the module waits for the stream ARN)
-    config.apply("a", by_stream_arn=True)
-    # WHEN the table's tag is edited, THEN only the table changes
-    assert config.plan("b", by_stream_arn=True) == {"aws_dynamodb_table.caller": ["update"]}
-    config.apply("b", by_stream_arn=True)
-    # AND passing only the name (a table managed elsewhere) reads the same stream: nothing else changes
-    assert config.plan("b", by_stream_arn=False) == {}
-    config.apply("b", by_stream_arn=False)
-    assert config.plan("c", by_stream_arn=False) == {"aws_dynamodb_table.caller": ["update"]}
+def test_editing_the_source_table_never_replaces_the_mapping(
+    cli: str, localstack: str, tmp_path: Path
+) -> None:
+    with configuration("tests/terraform/existing_source", cli, localstack, tmp_path) as config:
+        # GIVEN the caller's table and the module created in one apply (the module waits for the stream ARN)
+        config.apply(tag="a", by_stream_arn="true")
+        # WHEN the table's tag is edited, THEN only the table changes
+        assert config.plan(tag="b", by_stream_arn="true") == {"aws_dynamodb_table.caller": ["update"]}
+        config.apply(tag="b", by_stream_arn="true")
+        # AND passing only the name (a table managed elsewhere) reads the same stream: nothing else changes
+        assert config.plan(tag="b", by_stream_arn="false") == {}
+        config.apply(tag="b", by_stream_arn="false")
+        assert config.plan(tag="c", by_stream_arn="false") == {"aws_dynamodb_table.caller": ["update"]}
+
+
+def test_a_new_stream_moves_the_mapping_and_a_handed_over_table_is_kept(
+    cli: str, localstack: str, tmp_path: Path
+) -> None:
+    with configuration("tests/terraform/source_handover", cli, localstack, tmp_path) as config:
+        ddb = aws("dynamodb", localstack)
+        source = f"{config.name}-logfile"
+        try:
+            # GIVEN the module's own source table
+            config.apply(create_source_table="true")
+            # WHEN its stream view type changes, THEN the stream is re-created and the mapping follows it
+            changes = config.plan(create_source_table="true", stream_view_type="NEW_AND_OLD_IMAGES")
+            assert changes["module.replica.aws_lambda_event_source_mapping.this[0]"] == ["delete", "create"]
+            assert changes["module.replica.aws_dynamodb_table.source[0]"] == ["update"]
+            config.apply(create_source_table="true", stream_view_type="NEW_AND_OLD_IMAGES")
+            stream = ddb.describe_table(TableName=source)["Table"]["LatestStreamArn"]
+            mappings = aws("lambda", localstack).list_event_source_mappings(
+                FunctionName=f"{config.name}-replicator"
+            )
+            assert [m["EventSourceArn"] for m in mappings["EventSourceMappings"]] == [stream]
+            # AND, holding an item, it is handed over to the caller
+            ddb.put_item(TableName=source, Item={"PK": {"S": "kept"}})
+            # WHEN the caller takes it over (create_source_table = false), THEN the plan would delete it
+            handover = {"create_source_table": "false", "stream_view_type": "NEW_AND_OLD_IMAGES"}
+            assert config.plan(**handover)["module.replica.aws_dynamodb_table.source[0]"] == ["delete"]
+            # AND once the README's `state rm` made Terraform forget it, nothing changes: the module reads the
+            # table by name, finds the same stream, and keeps the mapping
+            config.run("state", "rm", f"-state={config.state}", "module.replica.aws_dynamodb_table.source[0]")
+            assert config.plan(**handover) == {}
+            config.apply(**handover)
+            assert ddb.get_item(TableName=source, Key={"PK": {"S": "kept"}})["Item"] == {"PK": {"S": "kept"}}
+        finally:
+            with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
+                ddb.delete_table(TableName=source)  # now the caller's: not in the state any more

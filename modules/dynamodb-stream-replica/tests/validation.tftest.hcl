@@ -199,3 +199,54 @@ run "rejects_missing_package" {
   }
   expect_failures = [aws_lambda_function.this]
 }
+
+run "rejects_a_handler_that_is_not_module_dot_function" {
+  command = plan
+  variables {
+    lambda_handler = "ddbreplica_lambda"
+  }
+  expect_failures = [var.lambda_handler]
+}
+
+run "accepts_a_handler_in_a_package_folder" {
+  command = plan
+  variables {
+    lambda_handler = "src/ddbreplica_lambda.lambda_handler"
+  }
+}
+
+run "rejects_a_permissions_boundary_that_is_not_a_policy_arn" {
+  command = plan
+  variables {
+    lambda_role_permissions_boundary = "arn:aws:iam::123456789012:role/boundary"
+  }
+  expect_failures = [var.lambda_role_permissions_boundary]
+}
+
+run "rejects_a_log_group_key_alias" {
+  command = plan
+  variables {
+    cloudwatch_logs_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:alias/logs"
+  }
+  expect_failures = [var.cloudwatch_logs_kms_key_arn]
+}
+
+run "rejects_an_on_failure_key_alias" {
+  command = plan
+  variables {
+    on_failure_destination = {
+      create_queue = false
+      arn          = "arn:aws:sqs:eu-west-1:123456789012:failures"
+      kms_key_arn  = "alias/failures"
+    }
+  }
+  expect_failures = [var.on_failure_destination]
+}
+
+run "rejects_a_fractional_batching_window" {
+  command = plan
+  variables {
+    event_source_mapping = { maximum_batching_window_in_seconds = 1.5 }
+  }
+  expect_failures = [var.event_source_mapping]
+}

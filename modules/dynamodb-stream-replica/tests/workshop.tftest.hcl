@@ -312,8 +312,11 @@ run "outputs" {
       && output.replica_table_arn == "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"
       && output.lambda_function_name == "ddbreplica_lambda"
       && output.event_source_mapping_uuid == "2f7b3c1e-8d4a-4b6f-9e21-0c5d7a9b1e34"
-      && output.dlq_url == "https://sqs.us-east-1.amazonaws.com/123456789012/ddbreplica_lambda-dlq"
-      && output.dlq_arn == output.on_failure_destination_arn
+      && output.on_failure_queue_url == "https://sqs.us-east-1.amazonaws.com/123456789012/ddbreplica_lambda-dlq"
+      && output.on_failure_queue_arn == output.on_failure_destination_arn
+      && output.dlq_url == output.on_failure_queue_url && output.dlq_arn == output.on_failure_queue_arn
+      && output.event_source_mapping_arn == aws_lambda_event_source_mapping.this[0].arn
+      && output.event_source_mapping_state == aws_lambda_event_source_mapping.this[0].state
     )
     error_message = "Outputs must expose the tables, stream, function, mapping and queue."
   }

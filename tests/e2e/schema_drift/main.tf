@@ -63,5 +63,5 @@ output "source_table_stream_arn" {
 
 output "dlq_url" {
   description = "On-failure queue."
-  value       = module.replica.dlq_url
+  value       = module.replica.on_failure_queue_url
 }

@@ -4,7 +4,8 @@ LocalStack's own providers run DynamoDB Local (a Java download we may not use). 
 empty subclasses of the generated API classes, so every operation raises ``NotImplementedError`` and
 ``MotoFallbackDispatcher`` forwards it to moto. Operations moto lacks but the Terraform AWS provider
 calls are answered here the way AWS answers them, and one check AWS makes but moto skips (index key
-types on writes, which is how schema drift between a source and its replica shows) is added.
+types on writes, which is how schema drift between a source and its replica shows) is added. A stream
+can be enabled again after it was disabled, with a new ARN, as on AWS (moto refuses it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from localstack.aws.api.dynamodb import (
     PutItemOutput,
     ResourceNotFoundException,
     TableArn,
+    UpdateTableInput,
+    UpdateTableOutput,
 )
 from localstack.aws.api.dynamodbstreams import DynamodbstreamsApi, GetRecordsInput
 from localstack.services.plugins import Service, aws_provider
@@ -65,6 +68,21 @@ class MotoDynamoDBProvider(DynamodbApi):
         from localstack.services.moto import call_moto
 
         _check_index_key_types(context, put_item_input["TableName"], put_item_input["Item"])
+        return call_moto(context)
+
+    @handler("UpdateTable", expand=False)
+    def update_table(
+        self, context: RequestContext, update_table_input: UpdateTableInput
+    ) -> UpdateTableOutput:
+        """Enabling the stream of a table whose stream is off starts a new stream (new label, new ARN) on
+        AWS; that is how a view type changes (the AWS provider disables, then enables). moto refuses any
+        enable once a table has had a stream: forget the old label while the stream is off."""
+        from localstack.services.moto import call_moto
+
+        enable = (update_table_input.get("StreamSpecification") or {}).get("StreamEnabled")
+        table = _moto_table(context, update_table_input["TableName"])
+        if enable and table is not None and not (table.stream_specification or {}).get("StreamEnabled"):
+            table.latest_stream_label = None
         return call_moto(context)
 
     @handler("BatchWriteItem", expand=False)
