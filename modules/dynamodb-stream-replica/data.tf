@@ -7,9 +7,11 @@ data "aws_dynamodb_table" "source" {
   count = local.create && !var.create_source_table ? 1 : 0
 
   # From the stream ARN when given: unknown until the caller's table exists, so the read waits for it.
-  name = var.source_stream_arn == null ? var.source_table_name : split("/", var.source_stream_arn)[1]
+  name = local.given_stream_arn == null ? var.source_table_name : split("/", local.given_stream_arn)[1]
 }
 
 locals {
   existing_source = one(data.aws_dynamodb_table.source[*]) # null when the module creates the source
+  # "" is what a caller's table without a stream gives: read by name, so the stream precondition says what to fix.
+  given_stream_arn = var.source_stream_arn == "" ? null : var.source_stream_arn
 }

@@ -75,8 +75,13 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   lifecycle {
     precondition {
-      condition     = var.source_stream_arn == null ? true : !var.create_source_table && split("/", var.source_stream_arn)[1] == var.source_table_name
+      condition     = local.given_stream_arn == null ? true : !var.create_source_table && split("/", local.given_stream_arn)[1] == var.source_table_name
       error_message = "source_stream_arn is the stream of an existing table: set it only with create_source_table = false, and to the stream of the table source_table_name (${var.source_table_name}), e.g. aws_dynamodb_table.<name>.stream_arn."
+    }
+
+    precondition {
+      condition     = local.given_stream_arn == null || local.existing_source == null ? true : try(local.existing_source.stream_arn, null) == local.given_stream_arn
+      error_message = "source_stream_arn (${coalesce(local.given_stream_arn, "none")}) is not the current stream of the table ${var.source_table_name} in this provider's region and account (${try(coalesce(local.existing_source.stream_arn, "none"), "none")}): pass the table's own stream_arn attribute, not a copied or older ARN."
     }
 
     # An existing source table (data.tf): a table without a usable stream or with other keys fails the plan

@@ -21,10 +21,9 @@ locals {
   }
 
   # The source table: created below, or the existing one read in data.tf.
-  source_table_name = local.create ? var.source_table_name : null
   # An existing table's stream: the caller's source_stream_arn when given (known at plan once the table exists,
   # whatever else changes), else the one read by name.
-  existing_stream_arn = var.source_stream_arn != null ? var.source_stream_arn : try(data.aws_dynamodb_table.source[0].stream_arn, null)
+  existing_stream_arn = local.given_stream_arn != null ? local.given_stream_arn : try(data.aws_dynamodb_table.source[0].stream_arn, null)
   source_stream_arn   = var.create_source_table ? try(aws_dynamodb_table.source[0].stream_arn, null) : local.existing_stream_arn
   # arn:...:table/<name>/stream/<label> -> arn:...:table/<name>
   source_table_arn   = var.create_source_table ? try(aws_dynamodb_table.source[0].arn, null) : try(split("/stream/", local.existing_stream_arn)[0], null)

@@ -2,19 +2,21 @@
 # Tables
 ################################################################################
 
+# Each output refers to the resource or data source it describes, never to an input: a dependant then waits for
+# the table, the stream and the mapping to exist.
 output "source_table_name" {
-  description = "Name of the source table (created or existing); null when `create = false`."
-  value       = local.source_table_name
+  description = "Name of the source table (created, or existing as read); null when `create = false`."
+  value       = try(aws_dynamodb_table.source[0].name, data.aws_dynamodb_table.source[0].name, null)
 }
 
 output "source_table_arn" {
-  description = "ARN of the source table (created or existing); null when `create = false`."
-  value       = local.source_table_arn
+  description = "ARN of the source table (created, or existing as read); null when `create = false`."
+  value       = try(aws_dynamodb_table.source[0].arn, data.aws_dynamodb_table.source[0].arn, null)
 }
 
 output "source_table_stream_arn" {
-  description = "ARN of the source table's stream the mapping reads; null when `create = false`."
-  value       = local.source_stream_arn
+  description = "ARN of the source table's stream, as the event source mapping reads it; null when `create = false`."
+  value       = try(aws_lambda_event_source_mapping.this[0].event_source_arn, null)
 }
 
 output "replica_table_name" {

@@ -75,12 +75,12 @@ variable "create_source_table" {
 }
 
 variable "source_stream_arn" {
-  description = "With `create_source_table = false`: the stream ARN of the existing table (e.g. `aws_dynamodb_table.orders.stream_arn`), when that table is in the same configuration. The module then reads the table once it exists (not at the first plan, when it does not yet), and the mapping follows this ARN, so an edit of the table (a tag) never replaces it. `null` (default): the module reads the table named `source_table_name`, which must exist before the plan (a table managed elsewhere)."
+  description = "With `create_source_table = false`: the stream ARN of the existing table (e.g. `aws_dynamodb_table.orders.stream_arn`), when that table is in the same configuration. The module then reads the table once it exists (not at the first plan, when it does not yet), and the mapping follows this ARN, so an edit of the table (a tag) never replaces it. `null` (default): the module reads the table named `source_table_name` at plan time, which must exist before the plan (a table managed elsewhere; after its stream is re-created there, the next plan and apply move the mapping to the new stream)."
   type        = string
   default     = null
 
   validation {
-    condition     = var.source_stream_arn == null ? true : can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255}/stream/.+$", var.source_stream_arn))
+    condition     = var.source_stream_arn == null || var.source_stream_arn == "" ? true : can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255}/stream/.+$", var.source_stream_arn))
     error_message = "source_stream_arn must be a DynamoDB stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>), e.g. aws_dynamodb_table.orders.stream_arn."
   }
 }
@@ -178,7 +178,7 @@ variable "source_global_secondary_indexes" {
 }
 
 variable "source_stream_view_type" {
-  description = "What the source table's stream carries (when the module creates the table). The handler copies the new image, so only `NEW_IMAGE` (default, smallest records) and `NEW_AND_OLD_IMAGES` are accepted. AWS cannot change the view type of an enabled stream: a change disables the stream and enables a new one (new ARN), and the plan replaces the event source mapping to read it (the old mapping is deleted first, so none reads a stream that is gone). Changes written to the table between the two streams are in neither: run `ddb-replica verify --repair` after such an apply."
+  description = "What the source table's stream carries (when the module creates the table). The handler copies the new image, so only `NEW_IMAGE` (default, smallest records) and `NEW_AND_OLD_IMAGES` are accepted. AWS cannot change the view type of an enabled stream: a change disables the stream and enables a new one (new ARN), and the plan replaces the event source mapping to read it (the old mapping is deleted before the new one is created). Not replicated then: records of the old stream the old mapping had not processed, changes written between the two streams, and with `LATEST` the new stream's records before the new mapping starts. Run `ddb-replica verify --repair` after such an apply."
   type        = string
   default     = "NEW_IMAGE"
   nullable    = false
@@ -324,8 +324,8 @@ variable "lambda_handler" {
   nullable    = false
 
   validation {
-    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]*([./][A-Za-z_][A-Za-z0-9_]*)*\\.[A-Za-z_][A-Za-z0-9_]*$", var.lambda_handler))
-    error_message = "lambda_handler must be <module>.<function> of Python names, e.g. ddbreplica_lambda.lambda_handler (the file ddbreplica_lambda.py in the package, its function lambda_handler)."
+    condition     = length(var.lambda_handler) <= 128 && can(regex("^[^\\s]+\\.[^\\s./]+$", var.lambda_handler))
+    error_message = "lambda_handler must be <module>.<function>, at most 128 characters, e.g. ddbreplica_lambda.lambda_handler (the file ddbreplica_lambda.py in the package, its function lambda_handler)."
   }
 }
 

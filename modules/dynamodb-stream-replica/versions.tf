@@ -5,8 +5,9 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # Every argument used here exists in 5.0; 6.x is supported (no upper bound).
-      version = ">= 5.0"
+      # Tested with 6.47.1 (built by `make setup`). 6.0 is the schema the module is written for (5.x lacks
+      # attributes it reads, e.g. the mapping's arn before 5.70); 7.x is not tested, hence the upper bound.
+      version = ">= 6.0, < 7.0"
     }
   }
 }

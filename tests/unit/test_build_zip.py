@@ -21,8 +21,8 @@ RECORDED_SHA256 = "eb67479853f97fcc696cf1feba294fb0182ceb16ec03180ea8f2b3a7dcb3b
 def sources(directory: Path) -> list[Path]:
     directory.mkdir()
     one, two = directory / "one.py", directory / "two.py"
-    one.write_text("a = 1\n", encoding="utf-8")
-    two.write_text('b = "é"\n', encoding="utf-8")
+    one.write_bytes(b"a = 1\n")  # bytes: write_text would write CRLF on Windows
+    two.write_bytes('b = "é"\n'.encode())
     return [two, one]
 
 

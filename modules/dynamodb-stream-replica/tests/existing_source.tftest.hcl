@@ -149,3 +149,71 @@ run "rejects_other_key_type" {
 
   expect_failures = [aws_lambda_event_source_mapping.this]
 }
+
+run "follows_the_tables_own_stream_arn" {
+  command = plan
+
+  variables {
+    source_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.this[0].event_source_arn == var.source_stream_arn
+      && aws_lambda_function.this[0].environment[0].variables.SOURCE_TABLE_ARN == "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+      && output.source_table_arn == "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    )
+    error_message = "The mapping, the function's SOURCE_TABLE_ARN and the outputs must follow the given stream's table."
+  }
+}
+
+run "rejects_a_stale_stream_arn" {
+  command = plan
+
+  variables {
+    source_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2025-06-01T00:00:00.000"
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "rejects_a_stream_arn_of_another_region" {
+  command = plan
+
+  variables {
+    source_stream_arn = "arn:aws:dynamodb:us-west-2:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "rejects_a_stream_arn_of_another_table" {
+  command = plan
+
+  variables {
+    source_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/invoices/stream/2026-01-01T00:00:00.000"
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "rejects_a_stream_arn_with_a_source_the_module_creates" {
+  command = plan
+
+  variables {
+    create_source_table = true
+    source_stream_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "rejects_a_value_that_is_not_a_stream_arn" {
+  command = plan
+
+  variables {
+    source_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+  }
+
+  expect_failures = [var.source_stream_arn]
+}

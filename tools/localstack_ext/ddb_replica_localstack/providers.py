@@ -81,9 +81,14 @@ class MotoDynamoDBProvider(DynamodbApi):
 
         enable = (update_table_input.get("StreamSpecification") or {}).get("StreamEnabled")
         table = _moto_table(context, update_table_input["TableName"])
-        if enable and table is not None and not (table.stream_specification or {}).get("StreamEnabled"):
-            table.latest_stream_label = None
-        return call_moto(context)
+        if not enable or table is None or (table.stream_specification or {}).get("StreamEnabled"):
+            return call_moto(context)
+        label, table.latest_stream_label = table.latest_stream_label, None
+        try:
+            return call_moto(context)
+        except Exception:
+            table.latest_stream_label = label  # moto refused the request: the table stays as it was
+            raise
 
     @handler("BatchWriteItem", expand=False)
     def batch_write_item(
