@@ -4,8 +4,6 @@ deployed resources carry the lab's values, a second plan is empty, and destroy l
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -17,8 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from e2e import client as aws  # noqa: E402
-from e2e import setup_env  # noqa: E402
-from workdirs import example_copy  # noqa: E402
+from workdirs import TfLocal, example_copy  # noqa: E402
 
 pytestmark = pytest.mark.localstack
 
@@ -36,27 +33,7 @@ class Stack:
             "lambda_function_name": f"ddbreplica_lambda-{suffix}",
         }
         self.state = workdir / "terraform.tfstate"
-        self.env = {
-            **os.environ,
-            **setup_env(),
-            "AWS_ENDPOINT_URL": endpoint,
-            "TF_DATA_DIR": str(workdir / "tf"),
-        }
-        if cli not in self.env:
-            pytest.fail(f"{cli} is not set in build/setup.env: run `make setup`")
-        self.env["TF_CMD"] = self.env[cli]  # tflocal runs this CLI
-
-    def tflocal(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(Path(sys.executable).parent / "tflocal"), *args, "-no-color"],
-            cwd=self.example,
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        if check:
-            assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-        return result
+        self.tflocal = TfLocal(self.example, workdir, endpoint, cli)
 
     def variables(self) -> list[str]:
         return [f"-state={self.state}", *(f"-var={name}={value}" for name, value in self.names.items())]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -19,8 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from e2e import client as aws  # noqa: E402
-from e2e import setup_env  # noqa: E402
-from workdirs import config_copy  # noqa: E402
+from workdirs import TfLocal, config_copy  # noqa: E402
 
 pytestmark = pytest.mark.localstack
 
@@ -32,30 +29,11 @@ class Config:
         self.directory = config_copy(relative, workdir)
         self.name = f"lifecycle-{uuid.uuid4().hex[:6]}"
         self.state = workdir / "terraform.tfstate"
-        self.env = {
-            **os.environ,
-            **setup_env(),
-            "AWS_ENDPOINT_URL": endpoint,
-            "TF_DATA_DIR": str(workdir / "tf"),
-        }
-        if cli not in self.env:
-            pytest.fail(f"{cli} is not set in build/setup.env: run `make setup`")
-        self.env["TF_CMD"] = self.env[cli]
+        self.tflocal = TfLocal(self.directory, workdir, endpoint, cli)
         self.last: dict[str, str] = {}  # the variables of the last apply, for the destroy
 
     def run(self, *args: str, check: bool = True) -> str:
-        """tflocal with these arguments (and -no-color, which `state` takes before its address)."""
-        args = (*args[:2], "-no-color", *args[2:]) if args[0] == "state" else (*args, "-no-color")
-        result = subprocess.run(
-            [str(Path(sys.executable).parent / "tflocal"), *args],
-            cwd=self.directory,
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        if check:
-            assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-        return result.stdout
+        return self.tflocal(*args, check=check).stdout
 
     def variables(self, values: dict[str, str]) -> list[str]:
         return [f"-state={self.state}", *(f"-var={k}={v}" for k, v in ({"name": self.name} | values).items())]

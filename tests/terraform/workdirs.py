@@ -4,15 +4,23 @@
 working directory (and refuses to run when one is there). Tests that run in parallel therefore work on a copy:
 the example's files under ``<workdir>/examples/<name>``, beside links to the repository's ``modules`` and
 ``dist``, so that the example's relative paths (``../../modules/...``, ``../../dist/...``) resolve as they do
-in the repository. `make e2e` and tests/e2e use the example itself.
+in the repository. `make e2e` and tests/e2e use the example itself. ``TfLocal`` runs tflocal in such a copy.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from e2e import setup_env  # noqa: E402
+
 # tflocal writes this file next to the configuration it runs, for as long as it runs (tests/e2e runs it in
 # examples/workshop while other tests copy or format that folder); generated, never ours, never committed.
 TFLOCAL_OVERRIDE = "localstack_providers_override.tf"
@@ -35,3 +43,34 @@ def config_copy(relative: str, workdir: Path) -> Path:
     for linked in ("modules", "dist"):
         (workdir / linked).symlink_to(ROOT / linked, target_is_directory=True)
     return target
+
+
+class TfLocal:
+    """tflocal in one configuration directory, running one CLI (``TF`` or ``TOFU`` of build/setup.env)
+    against LocalStack at ``endpoint``, with its data directory under ``workdir``."""
+
+    def __init__(self, directory: Path, workdir: Path, endpoint: str, cli: str) -> None:
+        self.directory = directory
+        self.env = {
+            **os.environ,
+            **setup_env(),
+            "AWS_ENDPOINT_URL": endpoint,
+            "TF_DATA_DIR": str(workdir / "tf"),
+        }
+        if cli not in self.env:
+            pytest.fail(f"{cli} is not set in build/setup.env: run `make setup`")
+        self.env["TF_CMD"] = self.env[cli]  # tflocal runs this CLI
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """tflocal with these arguments and -no-color (which `state <command>` takes before its address)."""
+        args = (*args[:2], "-no-color", *args[2:]) if args[0] == "state" else (*args, "-no-color")
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "tflocal"), *args],
+            cwd=self.directory,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        if check:
+            assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+        return result
