@@ -188,10 +188,11 @@ def unchanged_condition(
         *sorted(n for n in rest if n not in first),
     ]
     terms: list[str] = []
+    length = -len(" AND ")  # of the expression so far, as if joined
     for index in range(len(names)):
         term = f"#a{index} = :v{index}"
-        operators = 2 * len(terms) + 1
-        length = len(" AND ".join([*terms, term]))
+        operators = 2 * len(terms) + 1  # with this term: one = each, one AND between two
+        length += len(" AND ") + len(term)
         if operators > MAX_EXPRESSION_OPERATORS or length > MAX_EXPRESSION_CHARS:
             break
         terms.append(term)
