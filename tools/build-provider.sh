@@ -8,7 +8,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 
 cache=${DDB_REPLICA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ddb-replica}
-key="aws-${AWS_PROVIDER_VERSION}-${AWS_PROVIDER_COMMIT}"
+# Our patches to the provider's source (tools/provider-patches/*.patch, applied in name order) are part of the
+# cache key: editing one rebuilds the provider.
+patches=("$here"/provider-patches/*.patch)
+patch_sum=$(cat "${patches[@]}" | sha256sum | cut -c1-8)
+key="aws-${AWS_PROVIDER_VERSION}-${AWS_PROVIDER_COMMIT}-p${patch_sum}"
 mirror="$cache/provider-mirror/$key"
 binary="terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
 target="$mirror/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64/$binary"
@@ -55,6 +59,10 @@ dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$AWS_PROVIDER_MODULE_VERSI
 cp -r "$dir" "$work/src"
 chmod -R u+w "$work/src"
 cd "$work/src"
+for p in "${patches[@]}"; do
+  echo "provider: applying $(basename "$p")"
+  git apply -p1 "$p"
+done
 echo "provider: downloading dependencies (1-2 GB, first time only)"
 go mod download -x 2>&1 | awk '/^# get/ {n++; if (n % 100 == 0) printf "provider:   %d modules fetched\n", n}'
 echo "provider: compiling (30-60 min on 2 cores, peaks ~10 GB RAM; progress is per package)"

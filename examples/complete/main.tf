@@ -26,7 +26,8 @@ resource "aws_kms_key" "this" {
   deletion_window_in_days = 7
 
   # The default key policy (account root) lets IAM policies grant the key, which is how the modules give their
-  # functions kms:Decrypt/Encrypt/GenerateDataKey. CloudWatch Logs needs its own statement.
+  # functions kms:Decrypt (tables, through DynamoDB) and kms:GenerateDataKey (queue, through SQS). CloudWatch Logs
+  # needs its own statement.
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [

@@ -49,10 +49,14 @@ module "replica" {
 
   # aws lambda create-function --function-name ddbreplica_lambda --handler ddbreplica_lambda.lambda_handler --timeout 60 ...
   lambda_function_name = var.lambda_function_name
-  lambda_handler       = "ddbreplica_lambda.lambda_handler"
-  lambda_runtime       = var.lambda_runtime
-  lambda_timeout       = 60
-  lambda_package_path  = local.lambda_package_path
+  # The role keeps the function's name, as before roles were named per region: one lab, one region.
+  lambda_role_name = var.lambda_function_name
+  # false when /aws/lambda/ddbreplica_lambda exists already (the console lab's function created it).
+  create_cloudwatch_log_group = var.create_cloudwatch_log_group
+  lambda_handler              = "ddbreplica_lambda.lambda_handler"
+  lambda_runtime              = var.lambda_runtime
+  lambda_timeout              = 60
+  lambda_package_path         = local.lambda_package_path
 
   # aws lambda create-event-source-mapping --function-name ddbreplica_lambda --enabled --batch-size 100 --starting-position TRIM_HORIZON ...
   event_source_mapping = {

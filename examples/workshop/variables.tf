@@ -28,6 +28,13 @@ variable "lambda_function_name" {
   default     = "ddbreplica_lambda"
 }
 
+variable "create_cloudwatch_log_group" {
+  description = "Whether to create the function's log group. Set false if `/aws/lambda/<lambda_function_name>` exists already: Lambda creates it on the first invocation, so it does after the console version of the lab."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "lambda_runtime" {
   description = "Python runtime of the function (python3.12 or newer)."
   type        = string

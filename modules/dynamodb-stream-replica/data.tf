@@ -15,3 +15,23 @@ locals {
   # "" is what a caller's table without a stream gives: read by name, so the stream precondition says what to fix.
   given_stream_arn = var.source_stream_arn == "" ? null : var.source_stream_arn
 }
+
+# The provider's region: part of the default role name (IAM names are global to the account, so the same module
+# in a second region must not reuse the first one's role name).
+data "aws_region" "current" {
+  count = local.create && var.lambda_role_name == null ? 1 : 0
+}
+
+# The module's own source table as it is now, when it exists already (create_source_table = true): its current
+# stream view type, which the table's plan cannot show (the provider only marks the stream ARN unknown). A change
+# of view type re-creates the stream; the precondition on aws_dynamodb_table.source stops it unless allowed.
+data "aws_dynamodb_tables" "existing" {
+  count = local.create_source_table ? 1 : 0
+}
+
+data "aws_dynamodb_table" "current_source" {
+  # try: the list is null when the region has no table at all.
+  count = local.create_source_table && try(contains(data.aws_dynamodb_tables.existing[0].names, var.source_table_name), false) ? 1 : 0
+
+  name = var.source_table_name
+}

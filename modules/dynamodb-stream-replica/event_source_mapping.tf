@@ -10,8 +10,11 @@ locals {
     : local.create_dlq ? try(aws_sqs_queue.dlq[0].arn, null)
     : try(var.on_failure_destination.arn, null)
   )
-  # arn:<partition>:<service>:...; the module's own queue is SQS.
+  # arn:<partition>:<service>:... (sqs, sns or s3); the module's own queue is SQS.
   on_failure_service = local.create_dlq ? "sqs" : try(split(":", var.on_failure_destination.arn)[2], null)
+  # The key of the destination: given with it, else (for the module's queue) kms_key_arn; null for SSE-SQS or an
+  # unencrypted/AWS-managed destination.
+  on_failure_kms_key_arn = !local.on_failure_enabled ? null : try(coalesce(var.on_failure_destination.kms_key_arn, local.create_dlq ? var.kms_key_arn : null), null)
 }
 
 ################################################################################
@@ -24,8 +27,8 @@ resource "aws_sqs_queue" "dlq" {
   name                      = local.dlq_name
   message_retention_seconds = var.on_failure_destination.message_retention_seconds
   # SSE-SQS unless a customer managed key is given (then the role gets kms:GenerateDataKey on it, iam.tf).
-  sqs_managed_sse_enabled = var.kms_key_arn == null ? true : null
-  kms_master_key_id       = var.kms_key_arn
+  sqs_managed_sse_enabled = local.on_failure_kms_key_arn == null ? true : null
+  kms_master_key_id       = local.on_failure_kms_key_arn
 
   tags = var.tags
 }

@@ -5,11 +5,12 @@ locals {
 }
 
 ################################################################################
-# Log group, created before the function so Lambda never creates it without retention
+# Log group, created before the function so Lambda never creates it without retention (unless
+# create_cloudwatch_log_group = false: the group exists already, e.g. from the console lab, or Lambda creates it)
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "lambda" {
-  count = local.create ? 1 : 0
+  count = local.create && var.create_cloudwatch_log_group ? 1 : 0
 
   # checkov:skip=CKV_AWS_338: retention is a variable (30 days by default): these are operational logs; failed batches are kept in the on-failure queue.
   name              = local.log_group_name

@@ -27,7 +27,12 @@ locals {
   source_stream_arn   = var.create_source_table ? try(aws_dynamodb_table.source[0].stream_arn, null) : local.existing_stream_arn
   # arn:...:table/<name>/stream/<label> -> arn:...:table/<name>
   source_table_arn   = var.create_source_table ? try(aws_dynamodb_table.source[0].arn, null) : try(split("/stream/", local.existing_stream_arn)[0], null)
-  source_kms_key_arn = var.create_source_table ? var.kms_key_arn : try(data.aws_dynamodb_table.source[0].server_side_encryption[0].kms_key_arn, null)
+  source_kms_key_arn = var.create_source_table ? local.source_table_kms_key_arn : try(data.aws_dynamodb_table.source[0].server_side_encryption[0].kms_key_arn, null)
+
+  # One customer managed key per table the module creates (and one for its queue, event_source_mapping.tf);
+  # kms_key_arn is the default for each, null the AWS owned key.
+  source_table_kms_key_arn  = var.source_table_kms_key_arn != null ? var.source_table_kms_key_arn : var.kms_key_arn
+  replica_table_kms_key_arn = var.replica_table_kms_key_arn != null ? var.replica_table_kms_key_arn : var.kms_key_arn
 
   replica_table_arn = try(aws_dynamodb_table.replica[0].arn, null)
   # arn:<partition>:dynamodb:<region>:<account>:table/<name>
@@ -80,13 +85,22 @@ resource "aws_dynamodb_table" "source" {
   }
 
   server_side_encryption {
-    enabled     = var.kms_key_arn != null
-    kms_key_arn = var.kms_key_arn
+    enabled     = local.source_table_kms_key_arn != null
+    kms_key_arn = local.source_table_kms_key_arn
   }
 
   tags = merge(var.tags, var.source_table_tags)
 
   lifecycle {
+    # Checked before the table changes: a new view type means a new stream, and a gap in the replica.
+    precondition {
+      condition = var.allow_stream_replacement || length(data.aws_dynamodb_table.current_source) == 0 ? true : (
+        try(data.aws_dynamodb_table.current_source[0].stream_enabled, false) != true
+        || try(data.aws_dynamodb_table.current_source[0].stream_view_type, "") == var.source_stream_view_type
+      )
+      error_message = "source_stream_view_type: the stream of ${var.source_table_name} carries ${try(data.aws_dynamodb_table.current_source[0].stream_view_type, "?")}, and AWS cannot change an enabled stream's view type to ${var.source_stream_view_type}: this apply would disable it and enable a new stream (new ARN), and replace the event source mapping. Not replicated then: records of the old stream not yet processed, changes written between the two streams, and with LATEST the new stream's first records. To go ahead, set allow_stream_replacement = true for this apply, then run `ddb-replica verify --repair` on the two tables. To keep the stream, set source_stream_view_type back to ${try(data.aws_dynamodb_table.current_source[0].stream_view_type, "?")}."
+    }
+
     precondition {
       condition     = var.source_billing_mode == "PAY_PER_REQUEST" || (var.source_read_capacity != null && var.source_write_capacity != null)
       error_message = "source_billing_mode = PROVISIONED needs source_read_capacity and source_write_capacity."
@@ -143,8 +157,8 @@ resource "aws_dynamodb_table" "replica" {
   }
 
   server_side_encryption {
-    enabled     = var.kms_key_arn != null
-    kms_key_arn = var.kms_key_arn
+    enabled     = local.replica_table_kms_key_arn != null
+    kms_key_arn = local.replica_table_kms_key_arn
   }
 
   tags = merge(var.tags, var.replica_table_tags)

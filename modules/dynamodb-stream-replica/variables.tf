@@ -178,7 +178,7 @@ variable "source_global_secondary_indexes" {
 }
 
 variable "source_stream_view_type" {
-  description = "What the source table's stream carries (when the module creates the table). The handler copies the new image, so only `NEW_IMAGE` (default, smallest records) and `NEW_AND_OLD_IMAGES` are accepted. AWS cannot change the view type of an enabled stream: a change disables the stream and enables a new one (new ARN), and the plan replaces the event source mapping to read it (the old mapping is deleted before the new one is created). Not replicated then: records of the old stream the old mapping had not processed, changes written between the two streams, and with `LATEST` the new stream's records before the new mapping starts. Run `ddb-replica verify --repair` after such an apply."
+  description = "What the source table's stream carries (when the module creates the table). The handler copies the new image, so only `NEW_IMAGE` (default, smallest records) and `NEW_AND_OLD_IMAGES` are accepted. AWS cannot change the view type of an enabled stream: a change disables the stream and enables a new one (new ARN), and the plan replaces the event source mapping to read it (the old mapping is deleted before the new one is created). Not replicated then: records of the old stream the old mapping had not processed, changes written between the two streams, and with `LATEST` the new stream's records before the new mapping starts. So the plan refuses such a change (it reads the table's current view type) unless `allow_stream_replacement = true`; run `ddb-replica verify --repair` after that apply."
   type        = string
   default     = "NEW_IMAGE"
   nullable    = false
@@ -187,6 +187,13 @@ variable "source_stream_view_type" {
     condition     = contains(["NEW_IMAGE", "NEW_AND_OLD_IMAGES"], var.source_stream_view_type)
     error_message = "source_stream_view_type must be NEW_IMAGE or NEW_AND_OLD_IMAGES: the handler writes the new image to the replica (KEYS_ONLY and OLD_IMAGE records do not carry it)."
   }
+}
+
+variable "allow_stream_replacement" {
+  description = "Whether a plan may change the view type of the stream of a source table the module created earlier. `false` (default): such a plan fails with the table's current view type, what the change would lose, and how to go ahead (see `source_stream_view_type`). Set it to `true` for the one apply that changes it, then run `ddb-replica verify --repair`."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "source_table_tags" {
@@ -292,13 +299,35 @@ variable "deletion_protection_enabled" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer managed KMS key for the tables the module creates and for the module's on-failure queue. `null` (default) keeps the AWS owned key (tables) and SSE-SQS (queue). When set, the function's role may use the key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey) and the key policy must allow the account's IAM policies (the default key policy does)."
+  description = "ARN of a customer managed KMS key for the tables the module creates and for the module's on-failure queue, unless `source_table_kms_key_arn`, `replica_table_kms_key_arn` or `on_failure_destination.kms_key_arn` name another one for that resource. `null` (default) keeps the AWS owned key (tables) and SSE-SQS (queue). The function's role may use each key only through the service that holds the data (`kms:ViaService`): kms:Decrypt through DynamoDB for table keys, kms:GenerateDataKey and kms:Decrypt through SQS for the queue's key. The key policy must allow the account's IAM policies (the default key policy does)."
   type        = string
   default     = null
 
   validation {
     condition     = var.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias."
+  }
+}
+
+variable "source_table_kms_key_arn" {
+  description = "ARN of the customer managed KMS key of the source table, when the module creates it and it differs from `kms_key_arn`. `null` (default): `kms_key_arn`. The function's role may call kms:Decrypt on it through DynamoDB only (`kms:ViaService`): the mapping reads the stream, which the table's key encrypts."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.source_table_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.source_table_kms_key_arn))
+    error_message = "source_table_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias."
+  }
+}
+
+variable "replica_table_kms_key_arn" {
+  description = "ARN of the customer managed KMS key of the replica table, when it differs from `kms_key_arn`. `null` (default): `kms_key_arn`. The function's role may call kms:Decrypt on it through DynamoDB only (`kms:ViaService`): DynamoDB decrypts the table key on the writer's behalf."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.replica_table_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.replica_table_kms_key_arn))
+    error_message = "replica_table_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias."
   }
 }
 
@@ -401,7 +430,7 @@ variable "lambda_tracing_mode" {
 }
 
 variable "lambda_role_name" {
-  description = "Name of the function's IAM role. Default: the function name. IAM names are global to the account: set it when the module runs in several regions of one account."
+  description = "Name of the function's IAM role. Default: `<function name>-<region>` (the function name cut to fit 64 characters): IAM names are global to the account, so the same module in a second region gets a role of its own. Set it to keep a name you already use (the workshop example keeps `ddbreplica_lambda`); changing a role's name replaces the role."
   type        = string
   default     = null
 
@@ -420,6 +449,13 @@ variable "lambda_role_permissions_boundary" {
     condition     = var.lambda_role_permissions_boundary == null ? true : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.lambda_role_permissions_boundary))
     error_message = "lambda_role_permissions_boundary must be the ARN of a managed IAM policy (arn:<partition>:iam::<account>:policy/<name>), or null."
   }
+}
+
+variable "create_cloudwatch_log_group" {
+  description = "Whether the module creates the function's log group `/aws/lambda/<function name>` (with the retention and key below). Set it to `false` when that group exists already: Lambda creates it on a function's first invocation, so anyone who ran the console lab with the same function name has one, and creating it again fails with ResourceAlreadyExistsException. Then the role may also call logs:CreateLogGroup on that group, the retention and key variables below are not applied, and the outputs of the log group are null. Alternative: keep `true` and import the group first (`import { to = module.<name>.aws_cloudwatch_log_group.lambda[0]; id = \"/aws/lambda/<function name>\" }`)."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 variable "cloudwatch_logs_retention_in_days" {
@@ -527,9 +563,13 @@ variable "on_failure_destination" {
   description = <<-EOT
     Where the mapping sends a batch that exhausted its retries or record age (Lambda sends the batch's metadata: shard, sequence numbers,
     timestamps, not the items). Default: an SQS queue created by the module (`<function>-dlq`, encrypted, 14 days retention). Fields:
-    `create_queue` (true); `queue_name`; `message_retention_seconds` 60-1209600 (1209600); or `create_queue = false` with `arn` of an existing
-    SQS queue or SNS topic and `kms_key_arn` of the key that encrypts it, if any. The role may call sqs:SendMessage (or sns:Publish) on that
-    ARN only, and kms:GenerateDataKey/kms:Decrypt on its key. `null` sends failed batches nowhere: they are dropped after the limits above.
+    `create_queue` (true); `queue_name`; `message_retention_seconds` 60-1209600 (1209600); `kms_key_arn` (the queue's key; default
+    `kms_key_arn`, else SSE-SQS). Or `create_queue = false` with `arn` of an existing SQS queue, SNS topic or S3 bucket
+    (`arn:aws:s3:::<bucket>`) and `kms_key_arn` of the customer managed key that encrypts it, if any. The role may call sqs:SendMessage
+    (or sns:Publish) on that ARN only; for a bucket s3:ListBucket on it and s3:PutObject on its objects (Lambda chooses the object keys:
+    use a bucket of its own). An S3 destination also receives the failed batch's records, not only its metadata. On the key, the role may
+    call kms:GenerateDataKey and kms:Decrypt through that service only (`kms:ViaService`). `null` sends failed batches nowhere: they are
+    dropped after the limits above.
   EOT
   type = object({
     create_queue              = optional(bool, true)
@@ -542,12 +582,15 @@ variable "on_failure_destination" {
 
   validation {
     condition     = var.on_failure_destination == null ? true : var.on_failure_destination.create_queue != (var.on_failure_destination.arn != null)
-    error_message = "on_failure_destination: set either create_queue = true (the module's queue) or create_queue = false with the arn of an existing SQS queue or SNS topic, not both and not neither (null turns the destination off)."
+    error_message = "on_failure_destination: set either create_queue = true (the module's queue) or create_queue = false with the arn of an existing SQS queue, SNS topic or S3 bucket, not both and not neither (null turns the destination off)."
   }
 
   validation {
-    condition     = var.on_failure_destination == null ? true : var.on_failure_destination.arn == null ? true : can(regex("^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_.-]+$", var.on_failure_destination.arn))
-    error_message = "on_failure_destination.arn must be the ARN of an SQS queue or SNS topic (the destinations Lambda supports for DynamoDB streams)."
+    condition = var.on_failure_destination == null ? true : var.on_failure_destination.arn == null ? true : (
+      can(regex("^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_.-]+$", var.on_failure_destination.arn))
+      || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.on_failure_destination.arn))
+    )
+    error_message = "on_failure_destination.arn must be the ARN of an SQS queue, SNS topic or S3 bucket (arn:aws:s3:::<bucket>, no object path): the destinations Lambda supports for DynamoDB streams."
   }
 
   validation {

@@ -101,11 +101,18 @@ def test_a_new_stream_moves_the_mapping_and_a_handed_over_table_is_kept(
         try:
             # GIVEN the module's own source table
             config.apply(create_source_table="true")
-            # WHEN its stream view type changes, THEN the stream is re-created and the mapping follows it
-            changes = config.plan(create_source_table="true", stream_view_type="NEW_AND_OLD_IMAGES")
+            # WHEN its stream view type changes, THEN the plan refuses, naming what it would lose and how
+            new_view = {"create_source_table": "true", "stream_view_type": "NEW_AND_OLD_IMAGES"}
+            refused = config.tflocal("plan", "-input=false", *config.variables(new_view), check=False)
+            assert refused.returncode != 0
+            message = " ".join((refused.stdout + refused.stderr).replace("│", " ").split())
+            assert "carries NEW_IMAGE" in message and "allow_stream_replacement = true" in message, message
+            # AND allowed, the stream is re-created and the mapping follows it
+            allowed = new_view | {"allow_stream_replacement": "true"}
+            changes = config.plan(**allowed)
             assert changes["module.replica.aws_lambda_event_source_mapping.this[0]"] == ["delete", "create"]
             assert changes["module.replica.aws_dynamodb_table.source[0]"] == ["update"]
-            config.apply(create_source_table="true", stream_view_type="NEW_AND_OLD_IMAGES")
+            config.apply(**allowed)
             stream = ddb.describe_table(TableName=source)["Table"]["LatestStreamArn"]
             mappings = aws("lambda", localstack).list_event_source_mappings(
                 FunctionName=f"{config.name}-replicator"

@@ -90,10 +90,131 @@ run "customer_managed_key" {
   }
 
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : { Action = s.Action, Resource = s.Resource } if s.Sid == "UseCustomerManagedKeys"] == [
-      { Action = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource = [var.kms_key_arn] },
+    condition = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s if startswith(s.Sid, "UseKeys")] == [
+      {
+        Sid       = "UseKeysViaDynamodb"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = [var.kms_key_arn]
+        Condition = { StringEquals = { "kms:ViaService" = ["dynamodb.us-east-1.amazonaws.com"] } }
+      },
+      {
+        Sid       = "UseKeysViaSqs"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = [var.kms_key_arn]
+        Condition = { StringEquals = { "kms:ViaService" = ["sqs.us-east-1.amazonaws.com"] } }
+      },
     ]
-    error_message = "The role may use the CMK, and only it."
+    error_message = "The role may decrypt the tables' key through DynamoDB and encrypt with the queue's key through SQS, no kms:Encrypt, nothing else."
+  }
+}
+
+run "one_key_per_table_and_queue" {
+  command = plan
+
+  variables {
+    kms_key_arn               = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    source_table_kms_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+    replica_table_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+    on_failure_destination    = { kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/33333333-3333-3333-3333-333333333333" }
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.source[0].server_side_encryption[0].kms_key_arn == var.source_table_kms_key_arn
+      && aws_dynamodb_table.replica[0].server_side_encryption[0].kms_key_arn == var.replica_table_kms_key_arn
+      && aws_sqs_queue.dlq[0].kms_master_key_id == var.on_failure_destination.kms_key_arn
+      && aws_sqs_queue.dlq[0].sqs_managed_sse_enabled != true
+    )
+    error_message = "Each table and the queue use their own key."
+  }
+
+  assert {
+    condition = { for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid => s.Resource if startswith(s.Sid, "UseKeys") } == {
+      UseKeysViaDynamodb = [var.source_table_kms_key_arn, var.replica_table_kms_key_arn]
+      UseKeysViaSqs      = [var.on_failure_destination.kms_key_arn]
+    }
+    error_message = "Each key is granted through the service that holds its data; the unused default key is not granted at all."
+  }
+}
+
+run "key_only_for_the_replica" {
+  command = plan
+
+  variables {
+    replica_table_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.source[0].server_side_encryption[0].enabled == false
+      && aws_dynamodb_table.replica[0].server_side_encryption[0].enabled
+      && aws_sqs_queue.dlq[0].sqs_managed_sse_enabled == true
+    )
+    error_message = "Only the replica uses a customer managed key; the source keeps the AWS owned key, the queue SSE-SQS."
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s if startswith(s.Sid, "UseKeys")] == [
+      {
+        Sid       = "UseKeysViaDynamodb"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = [var.replica_table_kms_key_arn]
+        Condition = { StringEquals = { "kms:ViaService" = ["dynamodb.eu-west-1.amazonaws.com"] } }
+      },
+    ]
+    error_message = "The ViaService region is the key's region."
+  }
+}
+
+run "existing_s3_destination" {
+  command = plan
+
+  variables {
+    on_failure_destination = {
+      create_queue = false
+      arn          = "arn:aws:s3:::replication-failures"
+      kms_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/44444444-4444-4444-4444-444444444444"
+    }
+  }
+
+  assert {
+    condition     = length(aws_sqs_queue.dlq) == 0 && aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == "arn:aws:s3:::replication-failures"
+    error_message = "Failed batches go to the bucket; no queue is created."
+  }
+
+  assert {
+    condition = { for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid => [s.Action, s.Resource, try(s.Condition, null)] if !contains(["WriteOwnLogGroup", "ReadSourceStream", "ListStreams", "WriteReplicaTable"], s.Sid) } == {
+      ListFailedBatchBucket   = [["s3:ListBucket"], ["arn:aws:s3:::replication-failures"], null]
+      WriteFailedBatchObjects = [["s3:PutObject"], ["arn:aws:s3:::replication-failures/*"], null]
+      UseKeysViaS3            = [["kms:Decrypt", "kms:GenerateDataKey"], [var.on_failure_destination.kms_key_arn], { StringEquals = { "kms:ViaService" = ["s3.us-east-1.amazonaws.com"] } }]
+    }
+    error_message = "For a bucket: ListBucket on it, PutObject on its objects, its key through S3 only; no sqs:SendMessage."
+  }
+}
+
+run "existing_log_group" {
+  command = plan
+
+  variables {
+    create_cloudwatch_log_group = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_log_group.lambda) == 0 && output.lambda_cloudwatch_log_group_name == null
+    error_message = "create_cloudwatch_log_group = false creates no log group."
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : [s.Action, s.Resource] if s.Sid == "WriteOwnLogGroup"] == [
+      [
+        ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/events-replica-replicator", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/events-replica-replicator:*"],
+      ],
+    ]
+    error_message = "The role may write to the existing group (its ARN derived from the replica table's), and create it if Lambda has not."
   }
 }
 
@@ -137,9 +258,9 @@ run "existing_sqs_destination_with_its_own_key" {
   }
 
   assert {
-    condition = { for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid => s.Resource if contains(["SendFailedBatchMetadata", "UseCustomerManagedKeys"], s.Sid) } == {
+    condition = { for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid => s.Resource if contains(["SendFailedBatchMetadata", "UseKeysViaSqs", "UseKeysViaDynamodb"], s.Sid) } == {
       SendFailedBatchMetadata = ["arn:aws:sqs:us-east-1:123456789012:shared-failures"]
-      UseCustomerManagedKeys  = ["arn:aws:kms:us-east-1:123456789012:key/0000aaaa-11bb-22cc-33dd-444444eeeeee"]
+      UseKeysViaSqs           = ["arn:aws:kms:us-east-1:123456789012:key/0000aaaa-11bb-22cc-33dd-444444eeeeee"]
     }
     error_message = "The role may send to the existing queue and use its key, nothing else."
   }

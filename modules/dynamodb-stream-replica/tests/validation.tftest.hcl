@@ -160,12 +160,28 @@ run "rejects_queue_and_existing_arn_together" {
   expect_failures = [var.on_failure_destination]
 }
 
-run "rejects_destination_that_is_not_sqs_or_sns" {
+run "rejects_destination_that_is_not_sqs_sns_or_s3" {
   command = plan
   variables {
-    on_failure_destination = { create_queue = false, arn = "arn:aws:s3:::bucket" }
+    on_failure_destination = { create_queue = false, arn = "arn:aws:lambda:us-east-1:123456789012:function:on-failure" }
   }
   expect_failures = [var.on_failure_destination]
+}
+
+run "rejects_an_s3_destination_with_a_prefix" {
+  command = plan
+  variables {
+    on_failure_destination = { create_queue = false, arn = "arn:aws:s3:::bucket/failures" }
+  }
+  expect_failures = [var.on_failure_destination]
+}
+
+run "rejects_a_table_key_alias" {
+  command = plan
+  variables {
+    replica_table_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:alias/replica"
+  }
+  expect_failures = [var.replica_table_kms_key_arn]
 }
 
 run "rejects_provisioned_without_capacity" {

@@ -89,6 +89,7 @@ variables {
   replica_table_tags = { "workshop-design-patterns" = "targeted-for-cleanup" }
 
   lambda_function_name = "ddbreplica_lambda"
+  lambda_role_name     = "ddbreplica_lambda"
   lambda_package_path  = "tests/fixtures/ddbreplica_lambda.zip"
 
   event_source_mapping = {
@@ -298,7 +299,44 @@ run "iam_is_scoped_to_the_stream_and_the_replica" {
 
   assert {
     condition     = output.lambda_role_arn == "arn:aws:iam::123456789012:role/ddbreplica_lambda" && aws_iam_role.lambda[0].name == "ddbreplica_lambda"
-    error_message = "Role must be named after the function."
+    error_message = "The workshop's role keeps the function's name (lambda_role_name)."
+  }
+}
+
+run "default_role_name_is_unique_per_region" {
+  command = plan
+
+  variables {
+    lambda_role_name = null
+  }
+
+  override_data {
+    target = data.aws_region.current[0]
+    values = { region = "ap-southeast-2" }
+  }
+
+  assert {
+    condition     = aws_iam_role.lambda[0].name == "ddbreplica_lambda-ap-southeast-2"
+    error_message = "Without lambda_role_name the role is <function>-<region>: IAM names are global, a second region must not collide."
+  }
+}
+
+run "default_role_name_fits_64_characters" {
+  command = plan
+
+  variables {
+    lambda_role_name     = null
+    lambda_function_name = "f234567890123456789012345678901234567890123456789012345678901234"
+  }
+
+  override_data {
+    target = data.aws_region.current[0]
+    values = { region = "us-gov-west-1" }
+  }
+
+  assert {
+    condition     = aws_iam_role.lambda[0].name == "f2345678901234567890123456789012345678901234567890-us-gov-west-1" && length(aws_iam_role.lambda[0].name) == 64
+    error_message = "A 64-character function name is cut so that name, dash and region fit IAM's 64 characters."
   }
 }
 
@@ -319,5 +357,70 @@ run "outputs" {
       && output.event_source_mapping_state == aws_lambda_event_source_mapping.this[0].state
     )
     error_message = "Outputs must expose the tables, stream, function, mapping and queue."
+  }
+}
+
+# The source table exists with a NEW_IMAGE stream (a later plan of the lab): a view type change is refused unless
+# allowed, because it re-creates the stream and replaces the mapping.
+run "a_view_type_change_is_refused" {
+  command = plan
+
+  variables {
+    source_stream_view_type = "NEW_AND_OLD_IMAGES"
+  }
+
+  override_data {
+    target = data.aws_dynamodb_tables.existing[0]
+    values = { names = ["other", "logfile"] }
+  }
+
+  override_data {
+    target = data.aws_dynamodb_table.current_source[0]
+    values = { stream_enabled = true, stream_view_type = "NEW_IMAGE" }
+  }
+
+  expect_failures = [aws_dynamodb_table.source]
+}
+
+run "a_view_type_change_goes_ahead_when_allowed" {
+  command = plan
+
+  variables {
+    source_stream_view_type  = "NEW_AND_OLD_IMAGES"
+    allow_stream_replacement = true
+  }
+
+  override_data {
+    target = data.aws_dynamodb_tables.existing[0]
+    values = { names = ["logfile"] }
+  }
+
+  override_data {
+    target = data.aws_dynamodb_table.current_source[0]
+    values = { stream_enabled = true, stream_view_type = "NEW_IMAGE" }
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.source[0].stream_view_type == "NEW_AND_OLD_IMAGES"
+    error_message = "allow_stream_replacement lets the change through."
+  }
+}
+
+run "the_same_view_type_or_a_disabled_stream_is_no_change" {
+  command = plan
+
+  override_data {
+    target = data.aws_dynamodb_tables.existing[0]
+    values = { names = ["logfile"] }
+  }
+
+  override_data {
+    target = data.aws_dynamodb_table.current_source[0]
+    values = { stream_enabled = false, stream_view_type = "" }
+  }
+
+  assert {
+    condition     = length(data.aws_dynamodb_table.current_source) == 1 && aws_dynamodb_table.source[0].stream_enabled
+    error_message = "Enabling a disabled stream (a repair) is not refused."
   }
 }

@@ -26,6 +26,12 @@ variable "stream_view_type" {
   default     = "NEW_IMAGE"
 }
 
+variable "allow_stream_replacement" {
+  description = "Whether the plan may re-create the source table's stream (a view type change)."
+  type        = bool
+  default     = false
+}
+
 variable "create_source_table" {
   description = "Whether the module creates (owns) the source table."
   type        = bool
@@ -34,12 +40,13 @@ variable "create_source_table" {
 module "replica" {
   source = "../../../modules/dynamodb-stream-replica"
 
-  create_source_table     = var.create_source_table
-  source_stream_view_type = var.stream_view_type
-  source_table_name       = "${var.name}-logfile"
-  replica_table_name      = "${var.name}-logfile-replica"
-  hash_key                = { name = "PK", type = "S" }
-  lambda_package_path     = "${path.module}/../../../dist/ddbreplica_lambda.zip"
-  lambda_function_name    = "${var.name}-replicator"
-  on_failure_destination  = null # no queue: its destroy waits minutes on LocalStack, and it is not under test
+  create_source_table      = var.create_source_table
+  source_stream_view_type  = var.stream_view_type
+  allow_stream_replacement = var.allow_stream_replacement
+  source_table_name        = "${var.name}-logfile"
+  replica_table_name       = "${var.name}-logfile-replica"
+  hash_key                 = { name = "PK", type = "S" }
+  lambda_package_path      = "${path.module}/../../../dist/ddbreplica_lambda.zip"
+  lambda_function_name     = "${var.name}-replicator"
+  on_failure_destination   = null # no queue: its destroy waits minutes on LocalStack, and it is not under test
 }
