@@ -1,6 +1,7 @@
 """`make e2e`: the whole lab on LocalStack — apply, load, converge, verify item by item, destroy.
 
-Steps (each printed as it runs):
+Steps, one line each on the terminal with its time; the output of Terraform, the loader and ddb-replica goes
+to a log file (build/e2e.log, named at the start, its last lines printed on failure):
  1. start LocalStack unless one already answers (a running one is used and left running);
  2. (with --pre-stream-rows N > 0, the default) the lab's starting point: ``logfile`` created as in
     exercise 1 (no stream) and N rows written to it, then its stream switched on
@@ -45,6 +46,8 @@ EXAMPLE = ROOT / "examples" / "workshop"
 LOCALSTACK_SH = str(ROOT / "tools" / "localstack.sh")
 VENV_BIN = Path(sys.executable).parent
 SUMMARY = ROOT / "build" / "e2e-summary.json"
+LOG = ROOT / "build" / "e2e.log"
+LOG_TAIL_LINES = 40
 REPLICA_GSI_ATTRIBUTES = {"PK", "GSI_1_PK", "bytessent", "requestid", "host"}
 PRE_STREAM_CSV = ROOT / "build" / "e2e-pre-stream.csv"
 BACKFILL_STATE = ROOT / "build" / "e2e-backfill"
@@ -93,19 +96,56 @@ class Stack:
 
 
 def say(message: str) -> None:
+    """A line on the terminal (and in the log)."""
+    log(f"e2e: {message}")
     print(f"e2e: {message}", flush=True)
 
 
+def log(text: str) -> None:
+    """Into the log file only: details a step's one line leaves out."""
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with LOG.open("a", encoding="utf-8") as file:
+        file.write(text if text.endswith("\n") else text + "\n")
+
+
+def log_tail(lines: int = LOG_TAIL_LINES) -> str:
+    if not LOG.is_file():
+        return ""
+    return "\n".join(LOG.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def step(title: str) -> Iterator[list[str]]:
+    """One terminal line for a step: its title, then its time and the notes the step appended."""
+    started = time.monotonic()
+    log(f"\n== {title}")
+    print(f"e2e: {title} ...", end="", flush=True)
+    notes: list[str] = []
+    try:
+        yield notes
+    except BaseException:
+        print(f" failed after {time.monotonic() - started:.1f} s", flush=True)
+        raise
+    detail = f" ({'; '.join(notes)})" if notes else ""
+    print(f" {time.monotonic() - started:.1f} s{detail}", flush=True)
+    log(f"== {title}: {time.monotonic() - started:.1f} s{detail}")
+
+
 # -- processes ---------------------------------------------------------------------------------------
-def run(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None, quiet: bool = False) -> str:
-    """Run a command; on failure raise with its output. Returns stdout."""
+def run(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> str:
+    """Run a command, its output going to the log file; on failure raise with the log's last lines.
+    Returns stdout."""
+    log(f"$ {' '.join(command)}")
     result = subprocess.run(
-        command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, capture_output=quiet, check=False
+        command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, capture_output=True, check=False
     )
+    log(result.stdout + result.stderr)
     if result.returncode != 0:
-        output = (result.stdout or "") + (result.stderr or "")
-        raise E2EError(f"`{' '.join(command)}` failed with exit code {result.returncode}\n{output[-3000:]}")
-    return result.stdout or ""
+        raise E2EError(
+            f"`{' '.join(command)}` failed with exit code {result.returncode}; "
+            f"the last lines of {LOG.relative_to(ROOT)}:\n{log_tail()}"
+        )
+    return result.stdout
 
 
 def localstack_answers(endpoint: str) -> bool:
@@ -119,15 +159,17 @@ def localstack_answers(endpoint: str) -> bool:
 @contextmanager
 def localstack(endpoint: str) -> Iterator[None]:
     """Use a running LocalStack, or start one for this run and stop it afterwards."""
-    if localstack_answers(endpoint):
-        say(f"using the LocalStack already running at {endpoint} (it stays running)")
-        yield
-        return
-    run([LOCALSTACK_SH, "up"])
+    with step(f"LocalStack at {endpoint}") as notes:
+        started_here = not localstack_answers(endpoint)
+        if started_here:
+            run([LOCALSTACK_SH, "up"])
+        notes.append("started; stopped at the end" if started_here else "already running; it stays running")
     try:
         yield
     finally:
-        run([LOCALSTACK_SH, "down"])
+        if started_here:
+            with step("stop LocalStack"):
+                run([LOCALSTACK_SH, "down"])
 
 
 def _localstack_state(endpoint: str) -> Path:
@@ -146,7 +188,7 @@ def share_localstack(endpoint: str, run_id: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if localstack_answers(endpoint):
             return
-        output = run([LOCALSTACK_SH, "up"], env={"AWS_ENDPOINT_URL": endpoint}, quiet=True)
+        output = run([LOCALSTACK_SH, "up"], env={"AWS_ENDPOINT_URL": endpoint})
         # `up` also succeeds for a LocalStack that runs but was slow to answer: own only one it started
         if "localstack: starting" in output:
             (state / "started-by-run").write_text(run_id)
@@ -177,7 +219,7 @@ def tflocal(*args: str) -> str:
     """tflocal with the project's Terraform CLI (TF from `make setup`) in examples/workshop."""
     env = setup_env()
     env["TF_CMD"] = env.get("TF") or os.environ.get("TF") or "terraform"
-    return run([str(VENV_BIN / "tflocal"), *args], cwd=EXAMPLE, env=env, quiet=args[0] == "output")
+    return run([str(VENV_BIN / "tflocal"), *args], cwd=EXAMPLE, env=env)
 
 
 # -- AWS clients ---------------------------------------------------------------------------------------
@@ -250,12 +292,14 @@ def invocation_count(aws: dict[str, Any], stack: Stack, settle_seconds: float = 
 # -- steps ---------------------------------------------------------------------------------------------
 def deploy(endpoint: str, existing_source: bool) -> Stack:
     variables = ["-var", "create_source_table=false"] if existing_source else []
-    say(
-        "tflocal init + apply of examples/workshop"
-        + (" (create_source_table=false)" if existing_source else "")
-    )
-    tflocal("init", "-input=false", "-no-color")
-    tflocal("apply", "-auto-approve", "-input=false", "-no-color", *variables)
+    with step("tflocal init"):
+        # -upgrade: the lock file of an earlier run names the hash of the provider built then; after
+        # `make setup` rebuilt it (a new patch), a plain init refuses the mirror's new binary.
+        tflocal("init", "-input=false", "-upgrade", "-no-color")
+    title = "tflocal apply of examples/workshop" + (" (create_source_table=false)" if existing_source else "")
+    with step(title) as notes:
+        applied = tflocal("apply", "-auto-approve", "-input=false", "-no-color", *variables)
+        notes += [line.strip(". ") for line in applied.splitlines() if line.startswith("Apply complete!")]
     outputs = {name: value["value"] for name, value in json.loads(tflocal("output", "-json")).items()}
     return Stack(
         endpoint=endpoint,
@@ -269,17 +313,17 @@ def deploy(endpoint: str, existing_source: bool) -> Stack:
 
 
 def load(stack: Stack, csv: str, summary: Summary) -> None:
-    say(f"loading {csv} into {stack.source} with loader/load_logfile.py")
-    output = run(
-        [sys.executable, "loader/load_logfile.py", stack.source, csv, "--quiet"],
-        env={"AWS_ENDPOINT_URL": stack.endpoint},
-        quiet=True,
-    )
-    print(output, end="")
-    match = re.search(r"RowCount: (\d+), Total seconds: ([0-9.]+)", output.strip().splitlines()[-1])
-    if not match:
-        raise E2EError(f"the loader's last line is not 'RowCount: N, Total seconds: S':\n{output}")
-    summary.rows_loaded, summary.load_seconds = int(match[1]), float(match[2])
+    with step(f"load {csv} into {stack.source} (loader/load_logfile.py)") as notes:
+        output = run(
+            [sys.executable, "loader/load_logfile.py", stack.source, csv, "--quiet"],
+            env={"AWS_ENDPOINT_URL": stack.endpoint},
+        )
+        last = output.strip().splitlines()[-1] if output.strip() else ""
+        match = re.search(r"RowCount: (\d+), Total seconds: ([0-9.]+)", last)
+        if not match:
+            raise E2EError(f"the loader's last line is not 'RowCount: N, Total seconds: S':\n{output}")
+        summary.rows_loaded, summary.load_seconds = int(match[1]), float(match[2])
+        notes.append(last)
 
 
 def pre_stream_csv(csv: str, rows: int) -> int:
@@ -310,7 +354,11 @@ def exercise_one(ddb: Any, endpoint: str, table: str, csv: str, rows: int, summa
     if table in ddb.list_tables()["TableNames"]:
         say(f"{table} exists (left by KEEP=1): its pre-stream rows are already there")
         return
-    say(f"exercise 1: create-table {table} (no stream), load {rows} pre-stream rows")
+    with step(f"exercise 1: create-table {table} (no stream), {rows} rows, then its stream on"):
+        create_exercise_one_table(ddb, endpoint, table)
+
+
+def create_exercise_one_table(ddb: Any, endpoint: str, table: str) -> None:
     ddb.create_table(
         TableName=table,
         AttributeDefinitions=[
@@ -329,24 +377,20 @@ def exercise_one(ddb: Any, endpoint: str, table: str, csv: str, rows: int, summa
         ],
     )
     ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
-    print(
-        run(
-            [sys.executable, "loader/load_logfile.py", table, str(PRE_STREAM_CSV), "--quiet"],
-            env={"AWS_ENDPOINT_URL": endpoint},
-            quiet=True,
-        ),
-        end="",
+    run(
+        [sys.executable, "loader/load_logfile.py", table, str(PRE_STREAM_CSV), "--quiet"],
+        env={"AWS_ENDPOINT_URL": endpoint},
     )
-    say(f"update-table {table} --stream-specification StreamEnabled=true,StreamViewType=NEW_IMAGE")
+    log(f"update-table {table} --stream-specification StreamEnabled=true,StreamViewType=NEW_IMAGE")
     ddb.update_table(
         TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     )
 
 
 def ddb_replica(stack: Stack, *args: str) -> tuple[int, str]:
-    """``ddb-replica <args> --source ... --replica ...``; exit code and output (printed)."""
+    """``ddb-replica <args> --source ... --replica ...``; exit code and output (in the log)."""
     command = [str(VENV_BIN / "ddb-replica"), *args, "--source", stack.source, "--replica", stack.replica]
-    say("ddb-replica " + " ".join(args))
+    log("$ " + " ".join(command))
     result = subprocess.run(
         command,
         cwd=ROOT,
@@ -355,21 +399,30 @@ def ddb_replica(stack: Stack, *args: str) -> tuple[int, str]:
         text=True,
     )
     output = result.stdout + result.stderr
-    print(output, end="")
+    log(output + f"(exit {result.returncode})")
     return result.returncode, output
 
 
 def backfill(stack: Stack, summary: Summary) -> None:
-    started = time.monotonic()
-    code, output = ddb_replica(stack, "backfill", "--state-dir", str(BACKFILL_STATE), "--quiet")
-    summary.backfill_seconds = round(time.monotonic() - started, 2)
-    summary.backfill_output = output.strip().splitlines()[-1] if output.strip() else ""
-    if code != 0:
-        raise E2EError(f"ddb-replica backfill exited {code}")
+    with step("ddb-replica backfill (the rows that predate the stream)") as notes:
+        started = time.monotonic()
+        code, output = ddb_replica(stack, "backfill", "--state-dir", str(BACKFILL_STATE), "--quiet")
+        summary.backfill_seconds = round(time.monotonic() - started, 2)
+        summary.backfill_output = output.strip().splitlines()[-1] if output.strip() else ""
+        if code != 0:
+            raise E2EError(f"ddb-replica backfill exited {code}:\n{output[-3000:]}")
+        notes.append(summary.backfill_output)
 
 
 def replica_operations(ddb: Any, stack: Stack, summary: Summary) -> None:
     """verify finds nothing; a hand edit of one replica item is named by verify and fixed by --repair."""
+    with step("ddb-replica verify, a hand edit of the replica, verify, verify --repair") as notes:
+        check_replica_operations(ddb, stack, summary)
+        exits = (summary.ops_verify_exit, summary.ops_verify_after_edit_exit, summary.ops_repair_exit)
+        notes.append("exit " + " / ".join(str(code) for code in exits))
+
+
+def check_replica_operations(ddb: Any, stack: Stack, summary: Summary) -> None:
     summary.ops_verify_exit, _ = ddb_replica(stack, "verify", "--quiet")
     key = sorted(scan(ddb, stack.replica))[0]
     ddb.update_item(
@@ -378,7 +431,7 @@ def replica_operations(ddb: Any, stack: Stack, summary: Summary) -> None:
         UpdateExpression="SET bytessent = :edited",
         ExpressionAttributeValues={":edited": {"N": "-1"}},
     )
-    say(f"edited {key} in {stack.replica} by hand (bytessent = -1)")
+    log(f"edited {key} in {stack.replica} by hand (bytessent = -1)")
     summary.ops_verify_after_edit_exit, output = ddb_replica(stack, "verify", "--quiet")
     if summary.ops_verify_after_edit_exit != 1 or f"PK={key}" not in output:
         raise E2EError(
@@ -416,7 +469,7 @@ def converge(aws: dict[str, Any], stack: Stack, timeout: float) -> float:
         if replica_count == len(source) and not differences(source, scan(ddb, stack.replica)):
             return elapsed
         if elapsed - last_report >= 1.0:
-            say(f"  converging: replica {replica_count} / source {len(source)} items ({elapsed:.1f} s)")
+            log(f"  converging: replica {replica_count} / source {len(source)} items ({elapsed:.1f} s)")
             last_report = elapsed
         if elapsed > timeout:
             raise E2EError(f"replica did not converge within {timeout:.0f} s\n{diagnose(aws, stack)}")
@@ -467,12 +520,9 @@ def verify(aws: dict[str, Any], stack: Stack, label: str) -> list[str]:
                 problems.append(
                     f"GSI_1 returned unprojected attributes {sorted(extra)} for {item['PK']['S']}"
                 )
-    say(
-        f"verify ({label}): {len(source)} source items, {len(replica)} replica items, "
-        f"{len(problems)} mismatches"
-    )
-    for problem in problems[:10]:
-        say(f"  {problem}")
+    log(f"verify ({label}): {len(source)} source items, {len(replica)} replica items, {len(problems)} differ")
+    for problem in problems:
+        log(f"  {problem}")
     return problems
 
 
@@ -492,12 +542,10 @@ def change_some(ddb: Any, stack: Stack) -> None:
         )
     for key in keys[-10:]:
         ddb.delete_item(TableName=stack.source, Key={"PK": {"S": key}})
-    say(f"updated 10 items and deleted 10 items in {stack.source}")
 
 
 def lab_check(stack: Stack) -> None:
-    say(f"lab check: aws dynamodb scan --table-name {stack.replica} --max-items 2 --output text")
-    print(
+    with step(f"the lab's check: aws dynamodb scan --table-name {stack.replica} --max-items 2") as notes:
         run(
             [
                 str(VENV_BIN / "aws"),
@@ -512,10 +560,8 @@ def lab_check(stack: Stack) -> None:
                 "--endpoint-url",
                 stack.endpoint,
             ],
-            quiet=True,
-        ),
-        end="",
-    )
+        )
+        notes.append(f"its output is in {LOG.relative_to(ROOT)}")
 
 
 def print_summary(summary: Summary) -> None:
@@ -564,18 +610,26 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float, pre_stream_rows: in
         load(stack, csv, summary)
         if pre_stream_rows:
             backfill(stack, summary)
-        converge(aws, stack, timeout)
-        summary.convergence_seconds = round(time.monotonic() - started, 2)
-        summary.source_items = count(aws["dynamodb"], stack.source)
-        summary.replica_items = count(aws["dynamodb"], stack.replica)
-        summary.invocations = invocation_count(aws, stack, settle_seconds=1.0) - invocations_before
-        summary.poll_bound_seconds = -(-summary.rows_loaded // 100) * summary.poll_interval_seconds
-        say(f"converged in {summary.convergence_seconds:.2f} s after load start")
-        problems = verify(aws, stack, "after load")
+        with step("wait until the replica equals the source, item by item") as notes:
+            converge(aws, stack, timeout)
+            summary.convergence_seconds = round(time.monotonic() - started, 2)
+            notes.append(f"{summary.convergence_seconds:.2f} s after the load started")
+        with step("verify after the load: every item, counts, a GSI_1 query") as notes:
+            summary.source_items = count(aws["dynamodb"], stack.source)
+            summary.replica_items = count(aws["dynamodb"], stack.replica)
+            summary.invocations = invocation_count(aws, stack, settle_seconds=1.0) - invocations_before
+            summary.poll_bound_seconds = -(-summary.rows_loaded // 100) * summary.poll_interval_seconds
+            problems = verify(aws, stack, "after load")
+            notes.append(f"{summary.replica_items} items, {len(problems)} mismatches")
         replica_operations(aws["dynamodb"], stack, summary)
-        change_some(aws["dynamodb"], stack)
-        summary.changes_convergence_seconds = round(converge(aws, stack, timeout), 2)
-        problems += verify(aws, stack, "after updates and deletes")
+        with step("update 10 and delete 10 source items, wait, verify again") as notes:
+            change_some(aws["dynamodb"], stack)
+            summary.changes_convergence_seconds = round(converge(aws, stack, timeout), 2)
+            changed = verify(aws, stack, "after updates and deletes")
+            notes.append(
+                f"converged in {summary.changes_convergence_seconds:.2f} s, {len(changed)} mismatches"
+            )
+        problems += changed
         summary.mismatches = len(problems)
         summary.mismatch_examples = problems[:20]
         expected = summary.rows_loaded + summary.pre_stream_rows - summary.pre_stream_older_versions
@@ -585,13 +639,16 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float, pre_stream_rows: in
         if keep:
             say("KEEP=1: the stack stays deployed (tflocal destroy in examples/workshop removes it)")
         else:
-            say("tflocal destroy")
-            tflocal(
-                "destroy", "-auto-approve", "-input=false", "-no-color", *destroy_variables(pre_stream_rows)
-            )
-            if pre_stream_rows:
-                say(f"delete-table {source_table} (created in step 2, not by Terraform)")
-                aws["dynamodb"].delete_table(TableName=source_table)
+            with step("tflocal destroy" + (f", then delete-table {source_table}" if pre_stream_rows else "")):
+                tflocal(
+                    "destroy",
+                    "-auto-approve",
+                    "-input=false",
+                    "-no-color",
+                    *destroy_variables(pre_stream_rows),
+                )
+                if pre_stream_rows:  # created in exercise 1, not by Terraform
+                    aws["dynamodb"].delete_table(TableName=source_table)
     return summary
 
 
@@ -624,16 +681,26 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    LOG.write_text("", encoding="utf-8")
+    say(f"the output of Terraform, the loader and ddb-replica goes to {LOG.relative_to(ROOT)}")
     try:
         with localstack(endpoint):
             summary = lab(endpoint, args.csv, args.keep, args.timeout, args.pre_stream_rows)
     except E2EError as error:
-        print(f"e2e: FAILED: {error}", file=sys.stderr)
+        log(f"e2e: FAILED: {error}")
+        print(f"e2e: FAILED: {error}\ne2e: the whole output: {LOG.relative_to(ROOT)}", file=sys.stderr)
         return 1
     print_summary(summary)
     write_summary(summary)
     if not summary.verified:
-        print("e2e: FAILED: the replica does not match the source (see mismatches above)", file=sys.stderr)
+        for problem in summary.mismatch_examples:
+            print(f"  {problem}", file=sys.stderr)
+        print(
+            f"e2e: FAILED: the replica does not match the source ({summary.mismatches} mismatches, the first "
+            f"above; all in {LOG.relative_to(ROOT)})",
+            file=sys.stderr,
+        )
         return 1
     say("OK: replica verified item by item")
     return 0

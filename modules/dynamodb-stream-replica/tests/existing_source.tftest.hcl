@@ -2,7 +2,12 @@
 # cannot feed the handler or whose keys differ from the replica's.
 
 mock_provider "aws" {
-  override_during = plan
+  # A valid ARN: OpenTofu mocks at plan time and the provider validates aws_lambda_function.role.
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mocked-replicator"
+    }
+  }
 
   mock_data "aws_dynamodb_table" {
     defaults = {
@@ -16,7 +21,6 @@ mock_provider "aws" {
         { name = "PK", type = "S" },
         { name = "SK", type = "S" },
       ]
-      server_side_encryption = []
     }
   }
 
@@ -49,7 +53,7 @@ variables {
 }
 
 run "reads_the_existing_stream" {
-  command = plan
+  command = apply
 
   assert {
     condition     = length(aws_dynamodb_table.source) == 0 && length(data.aws_dynamodb_table.source) == 1
@@ -95,14 +99,13 @@ run "rejects_table_without_stream" {
   override_data {
     target = data.aws_dynamodb_table.source
     values = {
-      arn                    = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
-      stream_arn             = ""
-      stream_enabled         = false
-      stream_view_type       = ""
-      hash_key               = "PK"
-      range_key              = "SK"
-      attribute              = [{ name = "PK", type = "S" }, { name = "SK", type = "S" }]
-      server_side_encryption = []
+      arn              = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+      stream_arn       = ""
+      stream_enabled   = false
+      stream_view_type = ""
+      hash_key         = "PK"
+      range_key        = "SK"
+      attribute        = [{ name = "PK", type = "S" }, { name = "SK", type = "S" }]
     }
   }
 
@@ -116,14 +119,13 @@ run "rejects_keys_only_stream" {
   override_data {
     target = data.aws_dynamodb_table.source
     values = {
-      arn                    = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
-      stream_arn             = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
-      stream_enabled         = true
-      stream_view_type       = "KEYS_ONLY"
-      hash_key               = "PK"
-      range_key              = "SK"
-      attribute              = [{ name = "PK", type = "S" }, { name = "SK", type = "S" }]
-      server_side_encryption = []
+      arn              = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+      stream_arn       = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+      stream_enabled   = true
+      stream_view_type = "KEYS_ONLY"
+      hash_key         = "PK"
+      range_key        = "SK"
+      attribute        = [{ name = "PK", type = "S" }, { name = "SK", type = "S" }]
     }
   }
 

@@ -2,7 +2,12 @@
 # on-demand billing, and the create = false switch.
 
 mock_provider "aws" {
-  override_during = plan
+  # A valid ARN: OpenTofu mocks at plan time and the provider validates aws_lambda_function.role.
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mocked-replicator"
+    }
+  }
 
   mock_resource "aws_dynamodb_table" {
     defaults = {
@@ -73,7 +78,7 @@ run "on_demand_with_range_key_and_indexes" {
 }
 
 run "customer_managed_key" {
-  command = plan
+  command = apply
 
   variables {
     kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -111,7 +116,7 @@ run "customer_managed_key" {
 }
 
 run "one_key_per_table_and_queue" {
-  command = plan
+  command = apply
 
   variables {
     kms_key_arn               = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
@@ -140,7 +145,7 @@ run "one_key_per_table_and_queue" {
 }
 
 run "key_only_for_the_replica" {
-  command = plan
+  command = apply
 
   variables {
     replica_table_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
@@ -170,7 +175,7 @@ run "key_only_for_the_replica" {
 }
 
 run "existing_s3_destination" {
-  command = plan
+  command = apply
 
   variables {
     on_failure_destination = {
@@ -196,7 +201,7 @@ run "existing_s3_destination" {
 }
 
 run "existing_log_group" {
-  command = plan
+  command = apply
 
   variables {
     create_cloudwatch_log_group = false
@@ -219,7 +224,7 @@ run "existing_log_group" {
 }
 
 run "existing_sns_destination" {
-  command = plan
+  command = apply
 
   variables {
     on_failure_destination = {
@@ -247,7 +252,7 @@ run "existing_sns_destination" {
 }
 
 run "existing_sqs_destination_with_its_own_key" {
-  command = plan
+  command = apply
 
   variables {
     on_failure_destination = {
@@ -267,7 +272,7 @@ run "existing_sqs_destination_with_its_own_key" {
 }
 
 run "no_destination" {
-  command = plan
+  command = apply
 
   variables {
     on_failure_destination = null
@@ -285,7 +290,7 @@ run "no_destination" {
 }
 
 run "mapping_options_filters_and_tracing" {
-  command = plan
+  command = apply
 
   variables {
     event_source_mapping = {

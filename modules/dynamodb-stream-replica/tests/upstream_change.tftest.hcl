@@ -15,8 +15,6 @@ mock_provider "aws" {
       hash_key         = "PK"
       range_key        = ""
       attribute        = [{ name = "PK", type = "S" }]
-
-      server_side_encryption = []
     }
   }
 
@@ -84,10 +82,12 @@ run "by_name_a_tag_edit_of_the_callers_table_keeps_the_mapping" {
   variables {
     by_stream_arn = false
     tag           = "b"
+    # Read by the assertion only: OpenTofu resolves run.<name> in variables, not in assert.
+    applied_source = run.by_name_first_apply.event_source_mapping_source
   }
 
   assert {
-    condition     = output.event_source_mapping_source == run.by_name_first_apply.event_source_mapping_source
+    condition     = output.event_source_mapping_source == var.applied_source
     error_message = "The stream ARN must be known at plan time, or the mapping is replaced."
   }
 }
@@ -113,10 +113,12 @@ run "by_stream_arn_a_tag_edit_of_the_callers_table_keeps_the_mapping" {
   variables {
     by_stream_arn = true
     tag           = "b"
+    # Read by the assertion only: OpenTofu resolves run.<name> in variables, not in assert.
+    applied_source = run.by_stream_arn_apply.event_source_mapping_source
   }
 
   assert {
-    condition     = output.event_source_mapping_source == run.by_stream_arn_apply.event_source_mapping_source
+    condition     = output.event_source_mapping_source == var.applied_source
     error_message = "The stream ARN must be known at plan time, or the mapping is replaced."
   }
 }

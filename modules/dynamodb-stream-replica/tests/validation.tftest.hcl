@@ -1,7 +1,12 @@
 # Wrong inputs fail at plan time, on the variable (validation) or the resource (precondition) that names the problem.
 
 mock_provider "aws" {
-  override_during = plan
+  # A valid ARN: OpenTofu mocks at plan time and the provider validates aws_lambda_function.role.
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mocked-replicator"
+    }
+  }
 }
 
 variables {

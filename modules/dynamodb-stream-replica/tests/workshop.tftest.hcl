@@ -1,30 +1,27 @@
 # The lab, planned against a mocked AWS provider (no credentials, no network). Mocked ARNs are realistic and
-# known at plan time (override_during = plan), so the rendered IAM policy can be read back and checked.
+# known once applied (the runs that read them use command = apply: `override_during = plan` is Terraform-only),
+# so the rendered IAM policy can be read back and checked.
 
 mock_provider "aws" {
   mock_resource "aws_iam_role" {
-    override_during = plan
     defaults = {
       arn = "arn:aws:iam::123456789012:role/ddbreplica_lambda"
     }
   }
 
   mock_resource "aws_cloudwatch_log_group" {
-    override_during = plan
     defaults = {
       arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/ddbreplica_lambda"
     }
   }
 
   mock_resource "aws_lambda_function" {
-    override_during = plan
     defaults = {
       arn = "arn:aws:lambda:us-east-1:123456789012:function:ddbreplica_lambda"
     }
   }
 
   mock_resource "aws_sqs_queue" {
-    override_during = plan
     defaults = {
       arn = "arn:aws:sqs:us-east-1:123456789012:ddbreplica_lambda-dlq"
       url = "https://sqs.us-east-1.amazonaws.com/123456789012/ddbreplica_lambda-dlq"
@@ -32,7 +29,6 @@ mock_provider "aws" {
   }
 
   mock_resource "aws_lambda_event_source_mapping" {
-    override_during = plan
     defaults = {
       uuid = "2f7b3c1e-8d4a-4b6f-9e21-0c5d7a9b1e34"
     }
@@ -40,8 +36,7 @@ mock_provider "aws" {
 }
 
 override_resource {
-  target          = aws_dynamodb_table.source
-  override_during = plan
+  target = aws_dynamodb_table.source
   values = {
     arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
     stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile/stream/2026-01-01T00:00:00.000"
@@ -49,8 +44,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_dynamodb_table.replica
-  override_during = plan
+  target = aws_dynamodb_table.replica
   values = {
     arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"
   }
@@ -186,7 +180,7 @@ run "replica_table_is_the_lab_logfile_replica" {
 }
 
 run "function_and_log_group" {
-  command = plan
+  command = apply
 
   assert {
     condition = (
@@ -219,7 +213,7 @@ run "function_and_log_group" {
 }
 
 run "event_source_mapping" {
-  command = plan
+  command = apply
 
   assert {
     condition = (
@@ -259,7 +253,7 @@ run "event_source_mapping" {
 }
 
 run "iam_is_scoped_to_the_stream_and_the_replica" {
-  command = plan
+  command = apply
 
   assert {
     condition     = jsondecode(aws_iam_role.lambda[0].assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
@@ -311,7 +305,7 @@ run "default_role_name_is_unique_per_region" {
   }
 
   override_data {
-    target = data.aws_region.current[0]
+    target = data.aws_region.current
     values = { region = "ap-southeast-2" }
   }
 
@@ -330,7 +324,7 @@ run "default_role_name_fits_64_characters" {
   }
 
   override_data {
-    target = data.aws_region.current[0]
+    target = data.aws_region.current
     values = { region = "us-gov-west-1" }
   }
 
@@ -341,7 +335,7 @@ run "default_role_name_fits_64_characters" {
 }
 
 run "outputs" {
-  command = plan
+  command = apply
 
   assert {
     condition = (
@@ -370,12 +364,12 @@ run "a_view_type_change_is_refused" {
   }
 
   override_data {
-    target = data.aws_dynamodb_tables.existing[0]
+    target = data.aws_dynamodb_tables.existing
     values = { names = ["other", "logfile"] }
   }
 
   override_data {
-    target = data.aws_dynamodb_table.current_source[0]
+    target = data.aws_dynamodb_table.current_source
     values = { stream_enabled = true, stream_view_type = "NEW_IMAGE" }
   }
 
@@ -391,12 +385,12 @@ run "a_view_type_change_goes_ahead_when_allowed" {
   }
 
   override_data {
-    target = data.aws_dynamodb_tables.existing[0]
+    target = data.aws_dynamodb_tables.existing
     values = { names = ["logfile"] }
   }
 
   override_data {
-    target = data.aws_dynamodb_table.current_source[0]
+    target = data.aws_dynamodb_table.current_source
     values = { stream_enabled = true, stream_view_type = "NEW_IMAGE" }
   }
 
@@ -410,12 +404,12 @@ run "the_same_view_type_or_a_disabled_stream_is_no_change" {
   command = plan
 
   override_data {
-    target = data.aws_dynamodb_tables.existing[0]
+    target = data.aws_dynamodb_tables.existing
     values = { names = ["logfile"] }
   }
 
   override_data {
-    target = data.aws_dynamodb_table.current_source[0]
+    target = data.aws_dynamodb_table.current_source
     values = { stream_enabled = false, stream_view_type = "" }
   }
 
