@@ -108,6 +108,7 @@ module "replica" {
   lambda_timeout                        = 120
   lambda_reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
   lambda_tracing_mode                   = "Active"
+  lambda_publish                        = true # the mapping invokes the alias "live": roll out or back by moving it
   lambda_role_name                      = "${var.name_prefix}-events-${var.region}"
   cloudwatch_logs_retention_in_days     = 90
   cloudwatch_logs_kms_key_arn           = aws_kms_key.this.arn

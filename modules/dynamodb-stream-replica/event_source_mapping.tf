@@ -40,8 +40,9 @@ resource "aws_sqs_queue" "dlq" {
 resource "aws_lambda_event_source_mapping" "this" {
   count = local.create ? 1 : 0
 
-  event_source_arn  = local.source_stream_arn
-  function_name     = aws_lambda_function.this[0].arn
+  event_source_arn = local.source_stream_arn
+  # The alias when versions are published (it moves, the mapping stays), else the function ($LATEST).
+  function_name     = var.lambda_publish ? aws_lambda_alias.this[0].arn : aws_lambda_function.this[0].arn
   enabled           = local.esm.enabled
   starting_position = local.esm.starting_position
   batch_size        = local.esm.batch_size

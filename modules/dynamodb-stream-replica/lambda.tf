@@ -43,6 +43,9 @@ resource "aws_lambda_function" "this" {
 
   reserved_concurrent_executions = var.lambda_reserved_concurrent_executions
 
+  # With lambda_publish, each change of code or configuration publishes a version; the mapping invokes the alias.
+  publish = var.lambda_publish
+
   filename = var.lambda_package_path
   # Guarded so `terraform validate` works before `make build`; plan refuses a missing package (precondition).
   source_code_hash = fileexists(var.lambda_package_path) ? filebase64sha256(var.lambda_package_path) : null
@@ -68,6 +71,11 @@ resource "aws_lambda_function" "this" {
 
   lifecycle {
     precondition {
+      condition     = var.lambda_alias_function_version == null || var.lambda_publish
+      error_message = "lambda_alias_function_version (${coalesce(var.lambda_alias_function_version, "none")}) pins the alias to a published version: set lambda_publish = true too (without it the module publishes no version and creates no alias)."
+    }
+
+    precondition {
       condition     = fileexists(var.lambda_package_path)
       error_message = "lambda_package_path: ${var.lambda_package_path} does not exist. Build it first (make build writes dist/ddbreplica_lambda.zip)."
     }
@@ -78,4 +86,18 @@ resource "aws_lambda_function" "this" {
     aws_cloudwatch_log_group.lambda,
     aws_iam_role_policy.lambda,
   ]
+}
+
+################################################################################
+# Alias (lambda_publish): what the mapping invokes. A new version goes live, or an earlier one comes back, by
+# moving the alias; the mapping keeps its ARN, so it is never re-created (no replay, no gap).
+################################################################################
+
+resource "aws_lambda_alias" "this" {
+  count = local.create && var.lambda_publish ? 1 : 0
+
+  name             = var.lambda_alias_name
+  description      = "Invoked by the stream's event source mapping. Move it to roll a version out or back."
+  function_name    = aws_lambda_function.this[0].arn
+  function_version = var.lambda_alias_function_version != null ? var.lambda_alias_function_version : aws_lambda_function.this[0].version
 }

@@ -43,6 +43,21 @@ output "lambda_function_arn" {
   value       = try(aws_lambda_function.this[0].arn, null)
 }
 
+output "lambda_function_version" {
+  description = "The function's newest published version (`lambda_publish = true`), or `$LATEST`; null when `create = false`."
+  value       = try(aws_lambda_function.this[0].version, null)
+}
+
+output "lambda_alias_arn" {
+  description = "ARN of the alias the event source mapping invokes (`lambda_publish = true`), else null."
+  value       = try(aws_lambda_alias.this[0].arn, null)
+}
+
+output "lambda_alias_function_version" {
+  description = "The version the alias points to (`lambda_publish = true`), else null."
+  value       = try(aws_lambda_alias.this[0].function_version, null)
+}
+
 output "lambda_role_name" {
   description = "Name of the function's IAM role (attach more policies to it if the handler grows); null when `create = false`."
   value       = try(aws_iam_role.lambda[0].name, null)

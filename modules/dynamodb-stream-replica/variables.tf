@@ -429,6 +429,36 @@ variable "lambda_tracing_mode" {
   }
 }
 
+variable "lambda_publish" {
+  description = "Whether each change of the function's code or configuration publishes a new version, with an alias (`lambda_alias_name`) that the event source mapping invokes. A new version then goes live, or an earlier one comes back (`lambda_alias_function_version`), by moving the alias: the mapping keeps its function ARN and is never re-created. `false` (default, as in the lab): the mapping invokes `$LATEST`. Turning it on changes the mapping in place. Lambda keeps every published version (they count against the account's code storage) until the function is deleted."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "lambda_alias_name" {
+  description = "Name of the alias the mapping invokes when `lambda_publish = true`."
+  type        = string
+  default     = "live"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,128}$", var.lambda_alias_name)) && !can(regex("^[0-9]+$", var.lambda_alias_name))
+    error_message = "lambda_alias_name must be 1-128 characters of a-z, A-Z, 0-9, '-' and '_', and not only digits (those name versions)."
+  }
+}
+
+variable "lambda_alias_function_version" {
+  description = "The published version the alias points to, e.g. `\"3\"` to roll back to it without a deploy (needs `lambda_publish = true`). `null` (default): the version the last apply published. The `lambda_function_version` output names the newest one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_alias_function_version == null ? true : can(regex("^[1-9][0-9]*$", var.lambda_alias_function_version))
+    error_message = "lambda_alias_function_version must be a published version number such as \"3\" (not $LATEST, which an alias for a stream should not follow), or null."
+  }
+}
+
 variable "lambda_role_name" {
   description = "Name of the function's IAM role. Default: `<function name>-<region>` (the function name cut to fit 64 characters): IAM names are global to the account, so the same module in a second region gets a role of its own. Set it to keep a name you already use (the workshop example keeps `ddbreplica_lambda`); changing a role's name replaces the role."
   type        = string

@@ -1,16 +1,20 @@
 """Lifecycle on LocalStack, with Terraform and with OpenTofu: the event source mapping is never replaced by
 an edit of the source table (a replaced mapping replays up to 24 h of records on TRIM_HORIZON, and loses the
-records in between on LATEST), and the documented hand-over of the module's source table keeps it."""
+records in between on LATEST), nor by a new or rolled-back function version (lambda_publish), and the
+documented hand-over of the module's source table keeps it."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +138,79 @@ def test_a_new_stream_moves_the_mapping_and_a_handed_over_table_is_kept(
         finally:
             with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
                 ddb.delete_table(TableName=source)  # now the caller's: not in the state any more
+
+
+def replicated(ddb: Any, replica: str, key: str, timeout: float = 60.0) -> bool:
+    """Whether the item ``key`` reaches ``replica`` within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "Item" in ddb.get_item(TableName=replica, Key={"PK": {"S": key}}, ConsistentRead=True):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def invoked_versions(logs: Any, function: str) -> set[str]:
+    """The versions that ran, from the function's log stream names (<date>/[<version>]<id>)."""
+    streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{function}")["logStreams"]
+    return {stream["logStreamName"].split("[", 1)[1].split("]", 1)[0] for stream in streams}
+
+
+def another_package(tmp_path: Path) -> Path:
+    """The function's sources with one comment added, zipped: the same handler, another code hash."""
+    sources = []
+    for name in ("ddbreplica_lambda.py", "lab_config.py"):
+        copy = tmp_path / "v2" / name
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_text((ROOT / "lambda_src" / name).read_text() + "\n# version 2 of the package\n")
+        sources.append(str(copy))
+    package = tmp_path / "v2.zip"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "build_zip.py"), str(package), *sources], check=True)
+    return package
+
+
+# Terraform only: versions and aliases are the provider's and Lambda's; nothing here differs between the CLIs.
+@pytest.mark.xdist_group("lifecycle-published")
+def test_a_new_version_goes_live_and_rolls_back_through_the_alias(localstack: str, tmp_path: Path) -> None:
+    with configuration("tests/terraform/published", "TF", localstack, tmp_path) as config:
+        ddb = aws("dynamodb", localstack)
+        lambda_ = aws("lambda", localstack)
+        logs = aws("logs", localstack)
+        function, source, replica = (
+            f"{config.name}-{part}" for part in ("replicator", "logfile", "logfile-replica")
+        )
+        first = {"package": str(ROOT / "dist" / "ddbreplica_lambda.zip")}
+        # GIVEN the module with lambda_publish: version 1 behind the alias the mapping invokes
+        config.apply(**first)
+        mapping = config.run("output", f"-state={config.state}", "-raw", "event_source_mapping_uuid")
+        alias = lambda_.get_alias(FunctionName=function, Name="live")
+        assert alias["FunctionVersion"] == "1"
+        assert lambda_.get_event_source_mapping(UUID=mapping)["FunctionArn"] == alias["AliasArn"]
+        ddb.put_item(TableName=source, Item={"PK": {"S": "through-version-1"}})
+        assert replicated(ddb, replica, "through-version-1")
+        assert invoked_versions(logs, function) == {"1"}
+
+        # WHEN a new package is deployed, THEN version 2 is published and the alias moves; the mapping stays
+        second = {"package": str(another_package(tmp_path))}
+        changes = config.plan(**second)
+        assert changes == {
+            "module.replica.aws_lambda_function.this[0]": ["update"],
+            "module.replica.aws_lambda_alias.this[0]": ["update"],
+        }
+        config.apply(**second)
+        assert lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"] == "2"
+        ddb.put_item(TableName=source, Item={"PK": {"S": "through-version-2"}})
+        assert replicated(ddb, replica, "through-version-2")
+        assert invoked_versions(logs, function) == {"1", "2"}
+
+        # WHEN the alias is pinned back to version 1, THEN only the alias changes, and records still flow
+        rollback = second | {"alias_version": "1"}
+        assert config.plan(**rollback) == {"module.replica.aws_lambda_alias.this[0]": ["update"]}
+        config.apply(**rollback)
+        assert lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"] == "1"
+        ddb.put_item(TableName=source, Item={"PK": {"S": "after-rollback"}})
+        assert replicated(ddb, replica, "after-rollback")
+        assert [
+            m["UUID"]
+            for m in lambda_.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]
+        ] == [mapping]

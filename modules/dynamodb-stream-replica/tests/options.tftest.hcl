@@ -1,5 +1,5 @@
 # Options beyond the lab: CMK, existing SNS/SQS destinations, no destination, filters, tracing, range keys,
-# on-demand billing, and the create = false switch.
+# on-demand billing, published versions with an alias, and the create = false switch.
 
 mock_provider "aws" {
   # A valid ARN: OpenTofu mocks at plan time and the provider validates aws_lambda_function.role.
@@ -26,6 +26,19 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_log_group" {
     defaults = {
       arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/events-replicator"
+    }
+  }
+
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn     = "arn:aws:lambda:us-east-1:123456789012:function:events-replica-replicator"
+      version = "7"
+    }
+  }
+
+  mock_resource "aws_lambda_alias" {
+    defaults = {
+      arn = "arn:aws:lambda:us-east-1:123456789012:function:events-replica-replicator:live"
     }
   }
 }
@@ -268,6 +281,49 @@ run "existing_sqs_destination_with_its_own_key" {
       UseKeysViaSqs           = ["arn:aws:kms:us-east-1:123456789012:key/0000aaaa-11bb-22cc-33dd-444444eeeeee"]
     }
     error_message = "The role may send to the existing queue and use its key, nothing else."
+  }
+}
+
+run "by_default_the_mapping_invokes_the_function" {
+  command = apply
+
+  assert {
+    condition     = length(aws_lambda_alias.this) == 0 && !aws_lambda_function.this[0].publish && aws_lambda_event_source_mapping.this[0].function_name == aws_lambda_function.this[0].arn
+    error_message = "Without lambda_publish: no version, no alias, the mapping invokes the function ($LATEST)."
+  }
+}
+
+run "published_versions_and_an_alias" {
+  command = apply
+
+  variables {
+    lambda_publish = true
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this[0].publish
+      && aws_lambda_alias.this[0].name == "live"
+      && aws_lambda_alias.this[0].function_version == "7"
+      && aws_lambda_event_source_mapping.this[0].function_name == "arn:aws:lambda:us-east-1:123456789012:function:events-replica-replicator:live"
+      && output.lambda_alias_arn == aws_lambda_alias.this[0].arn && output.lambda_function_version == "7"
+    )
+    error_message = "lambda_publish publishes a version, points the alias at the newest one, and the mapping invokes the alias."
+  }
+}
+
+run "the_alias_rolls_back_to_a_pinned_version" {
+  command = apply
+
+  variables {
+    lambda_publish                = true
+    lambda_alias_name             = "current"
+    lambda_alias_function_version = "3"
+  }
+
+  assert {
+    condition     = aws_lambda_alias.this[0].name == "current" && aws_lambda_alias.this[0].function_version == "3" && output.lambda_alias_function_version == "3"
+    error_message = "lambda_alias_function_version pins the alias to an earlier version; the mapping keeps invoking the alias."
   }
 }
 

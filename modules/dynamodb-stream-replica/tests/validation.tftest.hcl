@@ -271,3 +271,29 @@ run "rejects_a_fractional_batching_window" {
   }
   expect_failures = [var.event_source_mapping]
 }
+
+run "rejects_a_pinned_version_without_publishing" {
+  command = plan
+  variables {
+    lambda_alias_function_version = "3"
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_an_alias_named_like_a_version" {
+  command = plan
+  variables {
+    lambda_publish    = true
+    lambda_alias_name = "12"
+  }
+  expect_failures = [var.lambda_alias_name]
+}
+
+run "rejects_latest_as_the_alias_version" {
+  command = plan
+  variables {
+    lambda_publish                = true
+    lambda_alias_function_version = "$LATEST"
+  }
+  expect_failures = [var.lambda_alias_function_version]
+}
