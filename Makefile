@@ -39,8 +39,14 @@ lint: setup ## ruff, mypy, terraform fmt, checkov, terraform-docs up to date
 tf-fmt: setup
 	$(TF) fmt -check -recursive modules examples tests
 
+# checkov exits 0 when it cannot parse a file, and checks nothing in it: a parse error fails here instead.
 tf-static: setup
-	$(CHECKOV) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d examples/workshop -d examples/complete
+	@out=$$($(CHECKOV) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d examples/workshop -d examples/complete) \
+	  || { echo "$$out"; exit 1; }; \
+	echo "$$out"; \
+	if grep -q 'Parsing errors' <<<"$$out"; then \
+	  echo "error: checkov could not parse a file (it then checks nothing in it); run it without --quiet --compact to see which, and fix its syntax" >&2; exit 1; \
+	fi
 	$(MAKE) --no-print-directory docs DOCS_MODE=--output-check
 
 DOCS_MODE ?=
