@@ -9,9 +9,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cache=${DDB_REPLICA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ddb-replica}
 # Our patches to the provider's source (tools/provider-patches/*.patch, applied in name order) are part of the
-# cache key: editing one rebuilds the provider.
+# cache key: a change to a diff rebuilds the provider; the explanation above a diff's first "--- " line does not.
+shopt -s nullglob
 patches=("$here"/provider-patches/*.patch)
-patch_sum=$(cat "${patches[@]}" | sha256sum | cut -c1-8)
+shopt -u nullglob
+patch_sum=$(for p in "${patches[@]}"; do sed -n '/^--- /,$p' "$p"; done | sha256sum | cut -c1-8)
 key="aws-${AWS_PROVIDER_VERSION}-${AWS_PROVIDER_COMMIT}-p${patch_sum}"
 mirror="$cache/provider-mirror/$key"
 binary="terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"

@@ -603,6 +603,7 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float, pre_stream_rows: in
     source_table = "logfile"  # examples/workshop's default source_table_name
     if pre_stream_rows:
         exercise_one(aws["dynamodb"], endpoint, source_table, csv, pre_stream_rows, summary)
+    failed = True
     try:
         stack = deploy(endpoint, existing_source=pre_stream_rows > 0)
         invocations_before = invocation_count(aws, stack)
@@ -635,21 +636,29 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float, pre_stream_rows: in
         expected = summary.rows_loaded + summary.pre_stream_rows - summary.pre_stream_older_versions
         summary.verified = not problems and summary.source_items == summary.replica_items == expected
         lab_check(stack)
+        failed = False
     finally:
         if keep:
             say("KEEP=1: the stack stays deployed (tflocal destroy in examples/workshop removes it)")
         else:
-            with step("tflocal destroy" + (f", then delete-table {source_table}" if pre_stream_rows else "")):
-                tflocal(
-                    "destroy",
-                    "-auto-approve",
-                    "-input=false",
-                    "-no-color",
-                    *destroy_variables(pre_stream_rows),
+            try:
+                destroy(aws, pre_stream_rows, source_table)
+            except Exception as error:
+                if not failed:
+                    raise
+                # the first failure is the one to report: a failed destroy after it goes to the log
+                log(f"e2e: the destroy after the failure failed too: {error}")
+                say(
+                    f"the destroy failed too: `tflocal destroy` in examples/workshop; {LOG.relative_to(ROOT)}"
                 )
-                if pre_stream_rows:  # created in exercise 1, not by Terraform
-                    aws["dynamodb"].delete_table(TableName=source_table)
     return summary
+
+
+def destroy(aws: dict[str, Any], pre_stream_rows: int, source_table: str) -> None:
+    with step("tflocal destroy" + (f", then delete-table {source_table}" if pre_stream_rows else "")):
+        tflocal("destroy", "-auto-approve", "-input=false", "-no-color", *destroy_variables(pre_stream_rows))
+        if pre_stream_rows:  # created in exercise 1, not by Terraform
+            aws["dynamodb"].delete_table(TableName=source_table)
 
 
 def destroy_variables(pre_stream_rows: int) -> list[str]:
@@ -691,6 +700,12 @@ def main(argv: list[str] | None = None) -> int:
         log(f"e2e: FAILED: {error}")
         print(f"e2e: FAILED: {error}\ne2e: the whole output: {LOG.relative_to(ROOT)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\ne2e: interrupted; the output so far: {LOG.relative_to(ROOT)}", file=sys.stderr)
+        return 130
+    except Exception:
+        print(f"e2e: FAILED (traceback below); the whole output: {LOG.relative_to(ROOT)}", file=sys.stderr)
+        raise
     print_summary(summary)
     write_summary(summary)
     if not summary.verified:

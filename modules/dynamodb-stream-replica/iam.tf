@@ -32,7 +32,8 @@ locals {
       Resource = sort(distinct(uses[*].key))
       Condition = {
         StringEquals = {
-          "kms:ViaService" = sort(distinct([for use in uses : "${service}.${split(":", use.key)[3]}.amazonaws.com"]))
+          # <service>.<region>.<DNS suffix of the key's partition> (China: amazonaws.com.cn)
+          "kms:ViaService" = sort(distinct([for use in uses : "${service}.${split(":", use.key)[3]}.${split(":", use.key)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}"]))
         }
       }
     }

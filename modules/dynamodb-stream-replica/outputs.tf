@@ -69,8 +69,8 @@ output "lambda_role_arn" {
 }
 
 output "lambda_cloudwatch_log_group_name" {
-  description = "Name of the function's log group (`/aws/lambda/<function>`); null when `create = false`."
-  value       = try(aws_cloudwatch_log_group.lambda[0].name, null)
+  description = "Name of the function's log group (`/aws/lambda/<function>`), created by the module or not (`create_cloudwatch_log_group`); null when `create = false`."
+  value       = try(aws_cloudwatch_log_group.lambda[0].name, "/aws/lambda/${aws_lambda_function.this[0].function_name}", null)
 }
 
 output "lambda_cloudwatch_log_group_arn" {

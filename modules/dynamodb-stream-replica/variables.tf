@@ -189,6 +189,13 @@ variable "source_stream_view_type" {
   }
 }
 
+variable "check_stream_view_type" {
+  description = "Whether the plan reads the module's own source table, when it exists already, to refuse a change of its stream view type (see `allow_stream_replacement`). Needs dynamodb:ListTables and dynamodb:DescribeTable for whoever runs the plan (ListTables pages through the region's table names). Set it to `false` when `source_table_name` is not known at plan time (built from another resource): the number of reads then depends on a value Terraform cannot know, and the plan fails with \"Invalid count argument\"."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "allow_stream_replacement" {
   description = "Whether a plan may change the view type of the stream of a source table the module created earlier. `false` (default): such a plan fails with the table's current view type, what the change would lose, and how to go ahead (see `source_stream_view_type`). Set it to `true` for the one apply that changes it, then run `ddb-replica verify --repair`."
   type        = bool
@@ -591,8 +598,8 @@ variable "event_source_mapping" {
 
 variable "on_failure_destination" {
   description = <<-EOT
-    Where the mapping sends a batch that exhausted its retries or record age (Lambda sends the batch's metadata: shard, sequence numbers,
-    timestamps, not the items). Default: an SQS queue created by the module (`<function>-dlq`, encrypted, 14 days retention). Fields:
+    Where the mapping sends a batch that exhausted its retries or record age (to a queue or topic Lambda sends the batch's metadata:
+    shard, sequence numbers, timestamps, not the items; to a bucket also the records). Default: an SQS queue created by the module (`<function>-dlq`, encrypted, 14 days retention). Fields:
     `create_queue` (true); `queue_name`; `message_retention_seconds` 60-1209600 (1209600); `kms_key_arn` (the queue's key; default
     `kms_key_arn`, else SSE-SQS). Or `create_queue = false` with `arn` of an existing SQS queue, SNS topic or S3 bucket
     (`arn:aws:s3:::<bucket>`) and `kms_key_arn` of the customer managed key that encrypts it, if any. The role may call sqs:SendMessage

@@ -73,7 +73,7 @@ run "reads_the_existing_stream" {
   }
 
   assert {
-    condition     = length([for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s if s.Sid == "UseCustomerManagedKeys"]) == 0
+    condition     = length([for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s if startswith(s.Sid, "UseKeys")]) == 0
     error_message = "No KMS statement for a table on the AWS owned key."
   }
 

@@ -221,7 +221,7 @@ run "existing_log_group" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_log_group.lambda) == 0 && output.lambda_cloudwatch_log_group_name == null
+    condition     = length(aws_cloudwatch_log_group.lambda) == 0 && output.lambda_cloudwatch_log_group_name == "/aws/lambda/events-replica-replicator" && output.lambda_cloudwatch_log_group_arn == null
     error_message = "create_cloudwatch_log_group = false creates no log group."
   }
 

@@ -400,7 +400,40 @@ run "a_view_type_change_goes_ahead_when_allowed" {
   }
 }
 
-run "the_same_view_type_or_a_disabled_stream_is_no_change" {
+run "the_same_view_type_is_no_change" {
+  command = plan
+
+  override_data {
+    target = data.aws_dynamodb_tables.existing
+    values = { names = ["logfile"] }
+  }
+
+  override_data {
+    target = data.aws_dynamodb_table.current_source
+    values = { stream_enabled = true, stream_view_type = "NEW_IMAGE" }
+  }
+
+  assert {
+    condition     = length(data.aws_dynamodb_table.current_source) == 1 && aws_dynamodb_table.source[0].stream_view_type == "NEW_IMAGE"
+    error_message = "The lab's own view type, read back from the existing table, plans without a refusal."
+  }
+}
+
+run "the_check_can_be_turned_off" {
+  command = plan
+
+  variables {
+    source_stream_view_type = "NEW_AND_OLD_IMAGES"
+    check_stream_view_type  = false
+  }
+
+  assert {
+    condition     = length(data.aws_dynamodb_tables.existing) == 0 && length(data.aws_dynamodb_table.current_source) == 0
+    error_message = "check_stream_view_type = false reads nothing (for a table name unknown at plan)."
+  }
+}
+
+run "a_disabled_stream_is_enabled_again" {
   command = plan
 
   override_data {
@@ -414,7 +447,7 @@ run "the_same_view_type_or_a_disabled_stream_is_no_change" {
   }
 
   assert {
-    condition     = length(data.aws_dynamodb_table.current_source) == 1 && aws_dynamodb_table.source[0].stream_enabled
+    condition     = length(data.aws_dynamodb_table.current_source) == 1 && aws_dynamodb_table.source[0].stream_view_type == "NEW_IMAGE"
     error_message = "Enabling a disabled stream (a repair) is not refused."
   }
 }
