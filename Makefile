@@ -70,7 +70,7 @@ test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack i
 	echo "make test: $$total s in all (lint, then pytest: phases above); exit $$status"; \
 	exit $$status
 
-test-fast: setup build ## Unit and Terraform tests without LocalStack, in parallel (the edit loop, < 3 min)
+test-fast: setup build ## Unit and Terraform tests without LocalStack, in parallel (the edit loop, about 3 min)
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=10 -m "not localstack" tests/unit tests/terraform
 
 test-unit: setup ## Unit tests only (moto, no LocalStack)
