@@ -17,18 +17,23 @@ export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
 -include build/setup.env
 export TF TF_CMD TF_CLI_CONFIG_FILE TOFU
 
+# Only the e2e tier here: a fresh clone's `make e2e` must not need what only the tests use; `setup` (the full
+# tier) adds it, and the recipes that need it (tf-static, docs, pytest) read build/setup.env again.
 build/setup.env: tools/setup.sh tools/versions.env
-	@tools/setup.sh
+	@SETUP_TIER=e2e tools/setup.sh
 
-.PHONY: build setup test test-fast test-unit lint tf-fmt tf-static docs e2e bench localstack-up localstack-down clean
+.PHONY: build setup setup-e2e test test-fast test-unit lint tf-fmt tf-static docs e2e bench localstack-up localstack-down clean
 
 build: $(ZIP) ## Build the Lambda zip (deterministic)
 
 $(ZIP): $(LAMBDA_SRC) tools/build_zip.py
 	python3 tools/build_zip.py $@ $(LAMBDA_SRC)
 
-setup: ## Install/build everything (idempotent; ~1 h the first time for the AWS provider, seconds after)
+setup: ## Install/build everything the tests need (idempotent; ~1 h the first time for the AWS provider, seconds after)
 	@tools/setup.sh
+
+setup-e2e: ## Install/build only what make e2e needs (no OpenTofu build, checkov or terraform-docs)
+	@SETUP_TIER=e2e tools/setup.sh
 
 lint: setup ## ruff, mypy, terraform fmt, checkov, terraform-docs up to date
 	$(VENV)/bin/ruff check .
@@ -76,13 +81,13 @@ test-fast: setup build ## Unit and Terraform tests without LocalStack, in parall
 test-unit: setup ## Unit tests only (moto, no LocalStack)
 	$(PY) -m pytest tests/unit
 
-e2e: setup build ## The whole lab on LocalStack: apply, load, converge, verify, destroy
+e2e: setup-e2e build ## The whole lab on LocalStack: apply, load, converge, verify, destroy
 	$(PY) tools/e2e.py --csv "$(CSV)" $(if $(filter 1,$(KEEP)),--keep,)
 
 bench: setup build ## Benchmarks with side-by-side baselines -> bench/results.{json,md,png}
 	$(PY) bench/run.py
 
-localstack-up: setup ## Start LocalStack on 127.0.0.1:4566 unless one already answers
+localstack-up: setup-e2e ## Start LocalStack on 127.0.0.1:4566 unless one already answers
 	@tools/localstack.sh up
 
 localstack-down: ## Stop the LocalStack started by localstack-up (never a foreign one)

@@ -43,6 +43,12 @@ if [[ -x "$target" ]]; then
   echo "provider: cached $target" >&3
   exit 0
 fi
+# --cached: only answer whether the build is there (exit 1 if not), build nothing.
+[[ "${1:-}" == "--cached" ]] && exit 1
+if ! command -v go >/dev/null 2>&1; then
+  echo "error: building hashicorp/aws from source needs Go (>= 1.25), and there is no go on PATH; install Go, or use the registry (OFFLINE=0)." >&2
+  exit 1
+fi
 
 need_gb=20
 free_gb=$(df -Pk "${GOMODCACHE:-$(go env GOMODCACHE)}" 2>/dev/null | awk 'NR==2 {print int($4/1024/1024)}')

@@ -1,0 +1,92 @@
+"""`make e2e`'s set-up tier (SETUP_TIER=e2e, tools/setup.sh) on a machine without Go: with Terraform on PATH
+and the provider mirror in the cache it builds nothing with Go; without the mirror it stops with one line that
+names the provider and Go. Each run uses a cache directory of its own (DDB_REPLICA_CACHE) and writes its
+setup.env elsewhere (SETUP_ENV_FILE), so the project's own set-up is left alone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from e2e import setup_env  # noqa: E402
+
+
+def path_without_go() -> str:
+    """PATH without the folders that hold a `go`; with a Terraform CLI (terraform, else the cached tofu)."""
+    folders = [p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "go").exists()]
+    if shutil.which("terraform", path=os.pathsep.join(folders)) is None:
+        folders.insert(0, str(Path(setup_env()["TOFU"]).parent))
+    return os.pathsep.join(folders)
+
+
+def the_mirror() -> Path:
+    """The provider mirror `make setup` built (the filesystem_mirror path of its CLI config)."""
+    config = Path(setup_env()["TF_CLI_CONFIG_FILE"]).read_text()
+    line = next(line for line in config.splitlines() if line.strip().startswith("path"))
+    return Path(line.split("=", 1)[1].strip().strip('"'))
+
+
+def run_setup(cache: Path, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OFFLINE", "SETUP_TIER", "TF", "TOFU")}
+    env |= {
+        "PATH": path_without_go(),
+        "DDB_REPLICA_CACHE": str(cache),
+        "SETUP_TIER": "e2e",
+        "SETUP_ENV_FILE": str(tmp_path / "setup.env"),
+        **extra,
+    }
+    return subprocess.run(
+        ["bash", str(ROOT / "tools" / "setup.sh")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_e2e_setup_without_go_uses_the_mirror_and_builds_nothing(tmp_path: Path) -> None:
+    # GIVEN no Go on PATH, a Terraform CLI, and a cache holding the provider mirror. The Python venvs
+    # (LocalStack, Lambda runtimes) are linked in too: no Go in them, and installing LocalStack takes minutes.
+    assert shutil.which("go", path=path_without_go()) is None
+    cache = tmp_path / "cache"
+    mirror = the_mirror()
+    (cache / "provider-mirror").mkdir(parents=True)
+    (cache / "provider-mirror" / mirror.name).symlink_to(mirror, target_is_directory=True)
+    real_cache = mirror.parent.parent
+    for venv in [*real_cache.glob("localstack-*"), real_cache / "lambda-runtimes"]:
+        (cache / venv.name).symlink_to(venv, target_is_directory=True)
+
+    # WHEN make e2e's tier runs (the registry probe decides nothing: the mirror is there)
+    result = run_setup(cache, tmp_path)
+
+    # THEN it passes, takes the provider from the mirror, and neither builds nor names OpenTofu or the linters
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hashicorp/aws provider   cached" in result.stdout
+    assert "OpenTofu CLI" not in result.stdout and "checkov" not in result.stdout
+    assert sorted(p.name for p in cache.iterdir() if p.is_dir() and not p.is_symlink()) == ["provider-mirror"]
+    written = dict(line.split("=", 1) for line in (tmp_path / "setup.env").read_text().splitlines())
+    assert Path(written["TF"]).name in ("terraform", "tofu") and "TOFU" not in written
+    assert written["TF_CLI_CONFIG_FILE"] == str(cache / "terraformrc")
+    assert str(cache / "provider-mirror" / mirror.name) in (cache / "terraformrc").read_text()
+
+
+def test_e2e_setup_without_go_or_mirror_names_the_provider_and_go(tmp_path: Path) -> None:
+    # GIVEN no Go on PATH, no registry (OFFLINE=1, as on this machine) and an empty cache
+    cache = tmp_path / "cache"
+    cache.mkdir()
+
+    # WHEN make e2e's tier runs
+    result = run_setup(cache, tmp_path, OFFLINE="1")
+
+    # THEN it stops at the provider with one line that names it and Go, and writes no setup.env
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("error: Building hashicorp/aws from source") and "needs Go" in errors[0]
+    assert not (tmp_path / "setup.env").exists()
