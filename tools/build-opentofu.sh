@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${DDB_REPLICA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ddb-replica}
 target="$cache/opentofu-$OPENTOFU_VERSION/tofu"
 [[ -x "$target" ]] && { echo "opentofu: cached $target"; exit 0; }
-command -v go >/dev/null || { echo "error: Go is needed to build OpenTofu (no terraform >= 1.6 on PATH); install Go >= 1.25." >&2; exit 1; }
+command -v go >/dev/null || { echo "error: building OpenTofu needs Go (>= 1.25), and there is no go on PATH; install Go." >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "opentofu: downloading github.com/opentofu/opentofu@$OPENTOFU_VERSION"

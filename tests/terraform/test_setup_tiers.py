@@ -50,17 +50,22 @@ def run_setup(cache: Path, tmp_path: Path, **extra: str) -> subprocess.Completed
     )
 
 
+def python_venvs_in(cache: Path) -> None:
+    """The LocalStack and Lambda runtime venvs of `make setup`'s cache, linked into ``cache``: no Go in them,
+    and installing LocalStack takes minutes."""
+    real_cache = the_mirror().parent.parent
+    for venv in [*real_cache.glob("localstack-*"), real_cache / "lambda-runtimes"]:
+        (cache / venv.name).symlink_to(venv, target_is_directory=True)
+
+
 def test_e2e_setup_without_go_uses_the_mirror_and_builds_nothing(tmp_path: Path) -> None:
-    # GIVEN no Go on PATH, a Terraform CLI, and a cache holding the provider mirror. The Python venvs
-    # (LocalStack, Lambda runtimes) are linked in too: no Go in them, and installing LocalStack takes minutes.
+    # GIVEN no Go on PATH, a Terraform CLI, and a cache holding the provider mirror (and the Python venvs)
     assert shutil.which("go", path=path_without_go()) is None
     cache = tmp_path / "cache"
     mirror = the_mirror()
     (cache / "provider-mirror").mkdir(parents=True)
     (cache / "provider-mirror" / mirror.name).symlink_to(mirror, target_is_directory=True)
-    real_cache = mirror.parent.parent
-    for venv in [*real_cache.glob("localstack-*"), real_cache / "lambda-runtimes"]:
-        (cache / venv.name).symlink_to(venv, target_is_directory=True)
+    python_venvs_in(cache)
 
     # WHEN make e2e's tier runs (the registry probe decides nothing: the mirror is there)
     result = run_setup(cache, tmp_path)
@@ -90,3 +95,21 @@ def test_e2e_setup_without_go_or_mirror_names_the_provider_and_go(tmp_path: Path
     assert len(errors) == 1, result.stderr
     assert errors[0].startswith("error: Building hashicorp/aws from source") and "needs Go" in errors[0]
     assert not (tmp_path / "setup.env").exists()
+
+
+def test_e2e_setup_online_needs_neither_go_nor_a_mirror(tmp_path: Path) -> None:
+    # GIVEN no Go on PATH, a Terraform CLI, no mirror, and the registry chosen (OFFLINE=0: this machine cannot
+    # reach it, a machine with internet finds it by the probe): the report that started this tier
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    python_venvs_in(cache)
+
+    # WHEN make e2e's tier runs
+    result = run_setup(cache, tmp_path, OFFLINE="0")
+
+    # THEN it passes without building anything and says where the provider comes from, and why
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hashicorp/aws provider   from the registry (OFFLINE=0 given)" in result.stdout
+    written = dict(line.split("=", 1) for line in (tmp_path / "setup.env").read_text().splitlines())
+    assert "TF_CLI_CONFIG_FILE" not in written
+    assert sorted(p.name for p in cache.iterdir() if not p.is_symlink()) == []
