@@ -18,9 +18,13 @@ export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
 export TF TF_CMD TF_CLI_CONFIG_FILE TOFU
 
 # Only the e2e tier here: a fresh clone's `make e2e` must not need what only the tests use; `setup` (the full
-# tier) adds it, and the recipes that need it (tf-static, docs, pytest) read build/setup.env again.
+# tier) adds it, after make has read this file: so the recipes that use the full tier's tools read their paths
+# from it when they run (checkov_now, terraform_docs_now), and pytest reads the file itself.
 build/setup.env: tools/setup.sh tools/versions.env
 	@SETUP_TIER=e2e tools/setup.sh
+
+checkov_now        = $$(sed -n 's/^CHECKOV=//p' build/setup.env)
+terraform_docs_now = $$(sed -n 's/^TERRAFORM_DOCS=//p' build/setup.env)
 
 .PHONY: build setup setup-e2e test test-fast test-unit lint tf-fmt tf-static docs e2e bench localstack-up localstack-down clean
 
@@ -46,7 +50,7 @@ tf-fmt: setup
 
 # checkov exits 0 when it cannot parse a file, and checks nothing in it: a parse error fails here instead.
 tf-static: setup
-	@out=$$($(CHECKOV) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d examples/workshop -d examples/complete) \
+	@out=$$($(checkov_now) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d examples/workshop -d examples/complete) \
 	  || { echo "$$out"; exit 1; }; \
 	echo "$$out"; \
 	if grep -q 'Parsing errors' <<<"$$out"; then \
@@ -57,7 +61,7 @@ tf-static: setup
 DOCS_MODE ?=
 docs: setup ## Regenerate the Inputs/Outputs tables of the module and example READMEs (terraform-docs)
 	for dir in modules/dynamodb-stream-replica examples/workshop examples/complete; do \
-	  $(TERRAFORM_DOCS) markdown table --lockfile=false --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
+	  $(terraform_docs_now) markdown table --lockfile=false --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
 	done
 
 # Tests run in parallel workers (pytest-xdist): most of the LocalStack and Terraform time is waiting (the AWS

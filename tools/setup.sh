@@ -105,7 +105,7 @@ if [[ -z "$tf" ]]; then
   tf="$cache/opentofu-$OPENTOFU_VERSION/tofu"
   if [[ ! -x "$tf" ]]; then
     need_go "Building OpenTofu (no terraform or tofu >= 1.6 on PATH)" "every tier" "put terraform >= 1.6 or tofu >= 1.6 on PATH"
-    quiet_go "$here/build-opentofu.sh" >/dev/null
+    quiet_go "$here/build-opentofu.sh" >>"$go_log"
   fi
   label="OpenTofu $OPENTOFU_VERSION (built from source: no terraform or tofu >= 1.6 on PATH)"
 fi
@@ -122,7 +122,7 @@ if [[ "$tier" == "full" ]]; then
     done_step "cached ($tofu)"
   else
     need_go "Building OpenTofu for the compatibility tests" "make test / make lint tier" "run only make e2e (it does not need OpenTofu)"
-    quiet_go "$here/build-opentofu.sh" >/dev/null
+    quiet_go "$here/build-opentofu.sh" >>"$go_log"
     done_step "built $tofu"
   fi
 fi
@@ -137,10 +137,11 @@ if [[ -n "${OFFLINE:-}" ]]; then
   why="OFFLINE=$OFFLINE given"
 elif "$here/build-provider.sh" --cached >/dev/null 2>&1; then
   OFFLINE=1 why="the mirror is built already"
-elif "$root/.venv/bin/python" -c "import urllib.request as u; u.urlopen('$registry', timeout=3)" 2>/dev/null; then
+# timeout 4: urllib's own timeout leaves out the DNS lookup and applies to each address it tries.
+elif timeout 4 "$root/.venv/bin/python" -c "import urllib.request as u; u.urlopen('$registry', timeout=3)" 2>/dev/null; then
   OFFLINE=0 why="the Terraform registry answers"
 else
-  OFFLINE=1 why="the Terraform registry does not answer within 3 s"
+  OFFLINE=1 why="the Terraform registry does not answer within 4 s"
 fi
 if [[ "$OFFLINE" == "0" ]]; then
   done_step "from the registry ($why)"
