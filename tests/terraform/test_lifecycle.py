@@ -150,10 +150,16 @@ def replicated(ddb: Any, replica: str, key: str, timeout: float = 60.0) -> bool:
     return False
 
 
-def invoked_versions(logs: Any, function: str) -> set[str]:
-    """The versions that ran, from the function's log stream names (<date>/[<version>]<id>)."""
-    streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{function}")["logStreams"]
-    return {stream["logStreamName"].split("[", 1)[1].split("]", 1)[0] for stream in streams}
+def invoked_versions(logs: Any, function: str, expected: set[str], timeout: float = 20.0) -> set[str]:
+    """The versions that ran, from the function's log stream names (<date>/[<version>]<id>). LocalStack stores
+    an invocation's logs just after it returns, so this waits up to ``timeout`` for ``expected``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{function}")["logStreams"]
+        found = {stream["logStreamName"].split("[", 1)[1].split("]", 1)[0] for stream in streams}
+        if found == expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def another_package(tmp_path: Path) -> Path:
@@ -188,7 +194,7 @@ def test_a_new_version_goes_live_and_rolls_back_through_the_alias(localstack: st
         assert lambda_.get_event_source_mapping(UUID=mapping)["FunctionArn"] == alias["AliasArn"]
         ddb.put_item(TableName=source, Item={"PK": {"S": "through-version-1"}})
         assert replicated(ddb, replica, "through-version-1")
-        assert invoked_versions(logs, function) == {"1"}
+        assert invoked_versions(logs, function, {"1"}) == {"1"}
 
         # WHEN a new package is deployed, THEN version 2 is published and the alias moves; the mapping stays
         second = {"package": str(another_package(tmp_path))}
@@ -201,7 +207,7 @@ def test_a_new_version_goes_live_and_rolls_back_through_the_alias(localstack: st
         assert lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"] == "2"
         ddb.put_item(TableName=source, Item={"PK": {"S": "through-version-2"}})
         assert replicated(ddb, replica, "through-version-2")
-        assert invoked_versions(logs, function) == {"1", "2"}
+        assert invoked_versions(logs, function, {"1", "2"}) == {"1", "2"}
 
         # WHEN the alias is pinned back to version 1, THEN only the alias changes, and records still flow
         rollback = second | {"alias_version": "1"}
