@@ -1,10 +1,11 @@
-"""Replicate a DynamoDB stream into another table: parse -> plan -> write -> report.
+"""Replicate a DynamoDB stream into one or more tables: parse -> plan -> write (each target) -> report.
 
 Lambda hands the function a batch of stream records (DynamoDB JSON; binary values as base64 text).
-The last change of each key is written to the replica with BatchWriteItem, through the low-level client so
-every value lands exactly as it left the source. The response names every record whose change did not land
-(ReportBatchItemFailures), and Lambda resumes from the earliest of them. The writes are full-image puts and
-deletes by key, so replaying a batch, or any suffix of it, leaves the replica as it is.
+The last change of each key is written to every replica target with BatchWriteItem, through the low-level
+client so every value lands exactly as it left the source. The response names every record whose change did
+not land in all targets (ReportBatchItemFailures), and Lambda resumes from the earliest of them. The writes
+are full-image puts and deletes by key, so replaying a batch, or any suffix of it, leaves each replica as it
+is: a target that already has a change is written again, harmlessly.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypedDict
 
 import boto3
 import lab_config
+import replica_targets
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as TransportConnectionError
@@ -152,7 +154,7 @@ def alarm_after(seconds: float) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Target:
-    """The replica table, and the time this invocation may spend writing to it."""
+    """A replica table, and the time this invocation may spend writing to it."""
 
     client: DynamoDBClient
     table: str
@@ -161,9 +163,35 @@ class Target:
     margin_ms: int = SAFETY_MARGIN_MS
     source_table_arn: str | None = None  # when set, records from any other table's stream are failed
     alarm: Callable[[float], AbstractContextManager[None]] = alarm_after  # tests pass their fake clock's
+    name: str | None = None  # the target's name in the log line (default: the table's)
+    role_arn: str | None = None  # the writer role assumed for it, named when it cannot be assumed
+
+    @property
+    def label(self) -> str:
+        return self.name or self.table
 
     def time_left_ms(self) -> int:
         return self.context.get_remaining_time_in_millis() - self.margin_ms
+
+
+@dataclass(frozen=True)
+class _Share:
+    """Lambda's clock minus the time kept for the targets still to be written."""
+
+    context: LambdaContext
+    kept_ms: int
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.context.get_remaining_time_in_millis() - self.kept_ms
+
+
+def _share(target: Target, targets_left: int) -> Target:
+    """The target with an equal part of the time left, so a target that throttles cannot take the time of
+    the ones after it (what one leaves unused goes to the next)."""
+    if targets_left <= 1:
+        return target
+    left = max(target.time_left_ms(), 0)
+    return replace(target, context=_Share(target.context, left * (targets_left - 1) // targets_left))
 
 
 @dataclass
@@ -337,7 +365,22 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
             _write_batches(changes, target, tally, landed)
     except OutOfTime:
         tally.out_of_time = True
+    except (ClientError, BotoCoreError) as error:
+        # Neither retryable nor a refusal of one item (a missing table, a role that cannot be assumed, a
+        # denied write): this target's records fail; the other targets are written all the same.
+        tally.errors.append({"error": unwritable(error, target)})
     return frozenset(landed)
+
+
+def unwritable(error: ClientError | BotoCoreError, target: Target) -> str:
+    """One line that names the target, and the role when assuming it failed."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, ClientError) and error.operation_name == "AssumeRole":
+        return (
+            f"target {target.label}: cannot assume {target.role_arn} ({text}); check that the role "
+            "exists and trusts this function's role, with the same external ID"
+        )
+    return f"target {target.label} (table {target.table}): {text}"
 
 
 def _write_batches(changes: Sequence[Change], target: Target, tally: Tally, landed: set[str]) -> None:
@@ -507,22 +550,33 @@ def _in_order(sequence: str) -> tuple[int, str]:
 # --- handler -----------------------------------------------------------------------------------------
 
 
-def replicate(event: Mapping[str, Any], target: Target) -> BatchResponse:
-    """parse -> plan -> write -> report, and one JSON log line."""
+def replicate(event: Mapping[str, Any], *targets: Target) -> BatchResponse:
+    """parse -> plan -> write to each target -> report, and one JSON log line per target.
+
+    A key counts as landed only when every target has its last change; the targets are written one after
+    the other, each with an equal part of the time left.
+    """
+    if not targets:
+        raise ValueError("replicate() needs at least one target")
     started = time.perf_counter()
-    tally = Tally()
+    tallies = [Tally() for _ in targets]
     try:
-        parsed = list(parse(_records(event), target.source_table_arn))
+        parsed = list(parse(_records(event), targets[0].source_table_arn))
         changes = plan(item for item in parsed if isinstance(item, Change))
-        _count(tally, parsed, changes)
-        response = report(parsed, write(changes, target, tally))
-        tally.failures = len(response["batchItemFailures"])
-        return response
+        landed_everywhere: frozenset[str] | None = None
+        for index, (target, tally) in enumerate(zip(targets, tallies, strict=True)):
+            _count(tally, parsed, changes)
+            landed = write(changes, _share(target, len(targets) - index), tally)
+            tally.failures = len(report(parsed, landed)["batchItemFailures"])
+            landed_everywhere = landed if landed_everywhere is None else landed_everywhere & landed
+        return report(parsed, landed_everywhere or frozenset())
     except Exception as error:
-        tally.errors.append({"error": f"{type(error).__name__}: {error}"})
+        for tally in tallies:
+            tally.errors.append({"error": f"{type(error).__name__}: {error}"})
         raise
     finally:
-        _log(target.table, tally, started)
+        for target, tally in zip(targets, tallies, strict=True):
+            _log(target, tally, started)
 
 
 def _records(event: Mapping[str, Any]) -> list[object]:
@@ -542,10 +596,11 @@ def _count(tally: Tally, parsed: Sequence[Parsed], changes: Sequence[Change]) ->
     tally.errors.extend({"sequence": item.sequence, "error": item.reason} for item in unparsed)
 
 
-def _log(table: str, tally: Tally, started: float) -> None:
+def _log(target: Target, tally: Tally, started: float) -> None:
     line = {
         "message": "replicate",
-        "table": table,
+        "target": target.label,
+        "table": target.table,
         "records": tally.records,
         "malformed": tally.malformed,
         "foreign": tally.foreign,
@@ -562,23 +617,30 @@ def _log(table: str, tally: Tally, started: float) -> None:
 
 
 @functools.cache
-def replica_client(region: str | None) -> DynamoDBClient:
-    """One low-level client per container and region: creating one costs tens of milliseconds (over a second
-    at 128 MB), so the container makes it in Lambda's init phase, which the timeout does not count."""
-    return boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+def replica_client(target: replica_targets.ReplicaTarget) -> DynamoDBClient:
+    """One low-level client per container and target: creating one costs tens of milliseconds (over a second
+    at 128 MB), so the container makes them in Lambda's init phase, which the timeout does not count. A
+    target's writer role is assumed on its first write, and again before its credentials expire."""
+    return replica_targets.dynamodb_client(target, CLIENT_CONFIG, boto3.session.Session())
 
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # running in Lambda (or our LocalStack executor): init phase
-    replica_client(lab_config.load().replica_region)
+    for _target in lab_config.load().targets:
+        replica_client(_target)
 
 
 def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> BatchResponse:
-    """Lambda entry point: settings from the environment, the container's client, then replicate."""
+    """Lambda entry point: settings from the environment, the container's clients, then replicate."""
     settings = lab_config.load()
-    target = Target(
-        replica_client(settings.replica_region),
-        settings.replica_table,
-        context,
-        source_table_arn=settings.source_table_arn,
-    )
-    return replicate(event, target)
+    targets = [
+        Target(
+            replica_client(target),
+            target.table_name,
+            context,
+            source_table_arn=settings.source_table_arn,
+            name=target.name,
+            role_arn=target.role_arn,
+        )
+        for target in settings.targets
+    ]
+    return replicate(event, *targets)

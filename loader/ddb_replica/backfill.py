@@ -199,7 +199,7 @@ class Backfill:
         there costs no write (a failed conditional put still consumes write capacity), so a second run
         over a replicated table writes nothing. The put stays conditional: the stream may write in between.
         """
-        in_replica = self.tables.get_many(self.tables.replica, keys)
+        in_replica = self.tables.replica_items(keys)
         for item, key in zip(page.items, keys, strict=True):
             if key_id(key) in in_replica:
                 state.present += 1

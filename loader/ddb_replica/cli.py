@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from replica_targets import ROLE_ARN, ReplicaTarget, TargetError, parse_targets, target_from
 
 from loader.load_logfile import Console, bounded_int, explain
 
@@ -76,7 +77,10 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     for command in (backfill, verify):
         command.add_argument("--source", required=True, help="source table, e.g. logfile")
-        command.add_argument("--replica", required=True, help="replica table, e.g. logfile_replica")
+        command.add_argument(
+            "--replica", default=None, help="replica table, e.g. logfile_replica (or --target)"
+        )
+        add_target_arguments(command)
         command.add_argument(
             "--segments",
             type=_bounded(1, MAX_SEGMENTS),
@@ -140,20 +144,93 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
+def add_target_arguments(command: argparse.ArgumentParser) -> None:
+    """Where the replica is: the same description as the function's targets (replica_targets.py)."""
+    where = command.add_argument_group(
+        "replica in another region or account",
+        "Either the flags, or one target of the module's replica_targets output: "
+        "terraform output -json replica_targets > targets.json; --targets-json targets.json --target eu",
+    )
+    where.add_argument("--replica-region", default=None, help="the replica's region (default: --region)")
+    where.add_argument(
+        "--replica-role-arn",
+        default=None,
+        help="a role to assume for the replica (its account's writer role; default: your credentials)",
+    )
+    where.add_argument("--replica-external-id", default=None, help="the external ID the role requires")
+    where.add_argument(
+        "--targets-json",
+        type=Path,
+        default=None,
+        help="a file with the module's replica_targets output (terraform output -json replica_targets)",
+    )
+    where.add_argument("--target", default=None, help="the target of --targets-json to use, by name")
+
+
+def replica_target(args: argparse.Namespace) -> ReplicaTarget:
+    """The replica from --replica and its flags, or from --targets-json and --target."""
+    if args.targets_json is None:
+        if args.target is not None:
+            raise OpsError("--target needs --targets-json (the module's replica_targets output)")
+        if args.replica is None:
+            raise OpsError("name the replica: --replica TABLE, or --targets-json FILE --target NAME")
+        role = args.replica_role_arn
+        return target_from(
+            {
+                "name": args.replica,
+                "table_name": args.replica,
+                "region": args.replica_region,
+                "role_arn": role,
+                "external_id": args.replica_external_id,
+            },
+            "--replica-role-arn" if role and not ROLE_ARN.match(role) else "--replica",
+        )
+    flags = [flag for flag in ("replica", "replica_region", "replica_role_arn") if getattr(args, flag)]
+    if flags:
+        named = ", ".join("--" + flag.replace("_", "-") for flag in flags)
+        raise OpsError(f"{named}: the target from --targets-json says where the replica is; drop {named}")
+    try:
+        targets = parse_targets(args.targets_json.read_text(), str(args.targets_json))
+    except OSError as error:
+        raise OpsError(f"--targets-json: cannot read {args.targets_json}: {error.strerror}") from None
+    by_name = {target.name: target for target in targets}
+    if args.target is None and len(targets) == 1:
+        return targets[0]
+    if args.target not in by_name:
+        raise OpsError(
+            f"{args.targets_json}: no target {args.target!r}; name one with --target: {', '.join(by_name)}"
+        )
+    return by_name[args.target]
+
+
 # --- shared set-up -----------------------------------------------------------------------------------
 
 
 def open_tables(args: argparse.Namespace) -> tuple[Tables, TableInfo, TableInfo, int, int]:
     """Describe and check both tables; choose segments and workers."""
-    probe = Connection(args.endpoint_url, args.region).client(threads=1)
-    source, replica = describe(probe, args.source), describe(probe, args.replica)
+    try:
+        target = replica_target(args)
+    except TargetError as error:
+        raise OpsError(str(error)) from None
+    args.replica = target.table_name  # for the checkpoint directory's name and the report lines
+    args.replica_place = target
+    connection = Connection(args.endpoint_url, args.region)
+    source = describe(connection.client(threads=1), args.source)
+    replica = describe(connection.client(threads=1, target=target), target.table_name)
     check_pair(source, replica)
     segments = args.segments or default_segments(source)
     workers = args.workers or default_workers(segments)
-    client = Connection(args.endpoint_url, args.region).client(threads=workers)
+    remote = target.region is not None or target.role_arn is not None
     limiter = RateLimiter(args.max_wcu) if getattr(args, "max_wcu", None) else None
     return (
-        Tables(client, source.name, replica.name, source.key_names, limiter),
+        Tables(
+            connection.client(threads=workers),
+            source.name,
+            replica.name,
+            source.key_names,
+            limiter,
+            replica_client=connection.client(threads=workers, target=target) if remote else None,
+        ),
         source,
         replica,
         segments,
@@ -165,9 +242,13 @@ def open_tables(args: argparse.Namespace) -> tuple[Tables, TableInfo, TableInfo,
 
 
 def state_dir(args: argparse.Namespace) -> Path:
+    """One directory per pair of tables: a replica of the same name in another region or account (another
+    target) has its own."""
     if args.state_dir is not None:
         return Path(args.state_dir)
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{args.source}-{args.replica}")
+    target: ReplicaTarget | None = getattr(args, "replica_place", None)
+    where = [target.region or "", target.role_arn.split(":")[4] if target.role_arn else ""] if target else []
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join([args.source, args.replica, *filter(None, where)]))
     return Path(".ddb-replica") / f"backfill-{safe}"
 
 

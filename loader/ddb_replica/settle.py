@@ -53,8 +53,8 @@ def settle(tables: Tables, keys: Sequence[Item], max_rounds: int = MAX_ROUNDS) -
     for round_number in range(max_rounds):
         if not todo:
             break
-        replica = tables.get_many(tables.replica, todo)
-        source = tables.get_many(tables.source, todo)
+        replica = tables.replica_items(todo)
+        source = tables.source_items(todo)
         differing = [key for key in todo if not same_item(source.get(key_id(key)), replica.get(key_id(key)))]
         if round_number == max_rounds - 1:
             result.unresolved.extend(differing)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from replica_targets import ReplicaTarget, dynamodb_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,16 +27,19 @@ class Connection:
     endpoint_url: str | None
     region: str | None
 
-    def client(self, threads: int) -> DynamoDBClient:
+    def client(self, threads: int, target: ReplicaTarget | None = None) -> DynamoDBClient:
         """One low-level client for all threads (botocore clients are thread-safe); a connection each.
 
-        Standard retries handle throttling inside a call first; the commands retry further with the
-        handler's backoff (``ddbreplica_lambda.backoff_delay``).
+        With ``target``: a client in the target's region, through its writer role when it has one (the
+        same code as the function's, replica_targets.py). Standard retries handle throttling inside a call
+        first; the commands retry further with the handler's backoff (``ddbreplica_lambda.backoff_delay``).
         """
         config = Config(retries={"mode": "standard"}, max_pool_connections=max(10, threads + 2))
         session = boto3.session.Session(region_name=self.region)
         try:
-            return session.client("dynamodb", endpoint_url=self.endpoint_url, config=config)
+            if target is None:
+                return session.client("dynamodb", endpoint_url=self.endpoint_url, config=config)
+            return dynamodb_client(target, config, session, self.endpoint_url)
         except ValueError as error:  # botocore's "Invalid endpoint: ..."
             raise OpsError(str(error)) from None
 
@@ -43,6 +47,7 @@ class Connection:
 @dataclass(frozen=True)
 class TableInfo:
     name: str
+    arn: str  # names the table's region and account too
     key_names: tuple[str, ...]  # partition key, then sort key if any
     key_types: tuple[str, ...]  # S, N or B, in the same order
     item_count: int  # DynamoDB's estimate (updated about every six hours on AWS)
@@ -75,6 +80,7 @@ def describe(client: DynamoDBClient, table: str) -> TableInfo:
     stream = description.get("StreamSpecification") or {}
     return TableInfo(
         name=table,
+        arn=str(description.get("TableArn", "")),
         key_names=names,
         key_types=tuple(types[name] for name in names),
         item_count=int(description.get("ItemCount", 0)),
@@ -85,8 +91,10 @@ def describe(client: DynamoDBClient, table: str) -> TableInfo:
 
 def check_pair(source: TableInfo, replica: TableInfo) -> None:
     """Both tables must have the same primary key, and be two tables."""
-    if source.name == replica.name:
-        raise OpsError(f"source and replica are the same table ({source.name}); name two tables")
+    if source.arn == replica.arn:
+        raise OpsError(
+            f"source and replica are the same table ({source.name}: {source.arn}); name two tables"
+        )
     if (source.key_names, source.key_types) != (replica.key_names, replica.key_types):
         raise OpsError(
             f"key schemas differ: source {source.name} has {source.key_text()}, replica {replica.name} has "

@@ -56,15 +56,15 @@ def scan_both(
 ) -> tuple[dict[str, Item], dict[str, Item]]:
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify") as pool:
         source_items = pool.submit(read_table, tables.client, source, segments, workers, on_items)
-        replica_items = pool.submit(read_table, tables.client, replica, segments, workers, on_items)
+        replica_items = pool.submit(read_table, tables.replica_side, replica, segments, workers, on_items)
         return source_items.result(), replica_items.result()
 
 
 def confirm(tables: Tables, found: Differences) -> Differences:
     """Read the differing keys again (replica, then source); keep those that still differ."""
     keys = found.keys()
-    replica = tables.get_many(tables.replica, keys)
-    source = tables.get_many(tables.source, keys)
+    replica = tables.replica_items(keys)
+    source = tables.source_items(keys)
     confirmed = Differences(source_items=found.source_items, replica_items=found.replica_items)
     for key in keys:
         want, have = source.get(key_id(key)), replica.get(key_id(key))

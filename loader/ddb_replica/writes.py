@@ -74,7 +74,11 @@ def call_with_retries[T](call: Callable[[], T], sleep: Callable[[float], None] =
 
 @dataclass
 class Tables:
-    """Reads of both tables and conditional writes to the replica."""
+    """Reads of both tables and conditional writes to the replica.
+
+    ``client`` reaches the source; ``replica_client`` the replica when it lives in another region or
+    account (default: ``client``).
+    """
 
     client: DynamoDBClient
     source: str
@@ -82,6 +86,11 @@ class Tables:
     key_names: Sequence[str]
     limiter: RateLimiter | None = None
     sleep: Callable[[float], None] = time.sleep
+    replica_client: DynamoDBClient | None = None
+
+    @property
+    def replica_side(self) -> DynamoDBClient:
+        return self.replica_client or self.client
 
     # -- writes (replica only) --------------------------------------------------------------------------
 
@@ -94,7 +103,9 @@ class Tables:
         self._take_capacity(item)
         changed = [name for name, value in (expected or {}).items() if item.get(name) != value]
         condition = unchanged_condition(expected, self.key_names, first=changed)
-        return self._conditional(lambda: self.client.put_item(TableName=self.replica, Item=item, **condition))
+        return self._conditional(
+            lambda: self.replica_side.put_item(TableName=self.replica, Item=item, **condition)
+        )
 
     def delete_if_unchanged(self, expected: Item) -> bool:
         """DeleteItem if the replica item is still ``expected``. False if it changed (or is gone)."""
@@ -102,7 +113,7 @@ class Tables:
         condition = unchanged_condition(expected, self.key_names)
         key = key_of(expected, self.key_names)
         return self._conditional(
-            lambda: self.client.delete_item(TableName=self.replica, Key=key, **condition)
+            lambda: self.replica_side.delete_item(TableName=self.replica, Key=key, **condition)
         )
 
     def _take_capacity(self, item: Mapping[str, AttributeValue]) -> None:
@@ -120,14 +131,22 @@ class Tables:
 
     # -- reads (strongly consistent) ---------------------------------------------------------------------
 
-    def get_many(self, table: str, keys: Sequence[Item]) -> dict[str, Item]:
+    def source_items(self, keys: Sequence[Item]) -> dict[str, Item]:
+        """The source items of ``keys`` that exist, by key id (strongly consistent)."""
+        return self._get_many(self.client, self.source, keys)
+
+    def replica_items(self, keys: Sequence[Item]) -> dict[str, Item]:
+        """The replica items of ``keys`` that exist, by key id (strongly consistent)."""
+        return self._get_many(self.replica_side, self.replica, keys)
+
+    def _get_many(self, client: DynamoDBClient, table: str, keys: Sequence[Item]) -> dict[str, Item]:
         """BatchGetItem with strongly consistent reads: the items that exist, by key id."""
         found: dict[str, Item] = {}
         for chunk in _chunks(keys, MAX_BATCH_GET):
             pending: Any = {table: {"Keys": list(chunk), "ConsistentRead": True}}
             attempt = 0
             while pending:
-                call = functools.partial(self.client.batch_get_item, RequestItems=pending)
+                call = functools.partial(client.batch_get_item, RequestItems=pending)
                 response: Any = call_with_retries(call, self.sleep)
                 for item in response.get("Responses", {}).get(table, []):
                     found[key_id(key_of(item, self.key_names))] = item

@@ -36,7 +36,7 @@ variable "hash_key" {
 }
 
 variable "lambda_package_path" {
-  description = "Path of the deployment package (zip with `ddbreplica_lambda.py` and `lab_config.py`, built by `make build` into `dist/ddbreplica_lambda.zip`). Its SHA-256 drives redeployments; `terraform validate` works without the file, `plan` stops with a clear error if it is missing."
+  description = "Path of the deployment package (zip of the `lambda_src` files: `ddbreplica_lambda.py`, `lab_config.py`, `replica_targets.py`; built by `make build` into `dist/ddbreplica_lambda.zip`). Its SHA-256 drives redeployments; `terraform validate` works without the file, `plan` stops with a clear error if it is missing."
   type        = string
 
   validation {

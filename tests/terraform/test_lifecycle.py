@@ -165,10 +165,10 @@ def invoked_versions(logs: Any, function: str, expected: set[str], timeout: floa
 def another_package(tmp_path: Path) -> Path:
     """The function's sources with one comment added, zipped: the same handler, another code hash."""
     sources = []
-    for name in ("ddbreplica_lambda.py", "lab_config.py"):
-        copy = tmp_path / "v2" / name
+    for source in sorted((ROOT / "lambda_src").glob("*.py")):
+        copy = tmp_path / "v2" / source.name
         copy.parent.mkdir(exist_ok=True)
-        copy.write_text((ROOT / "lambda_src" / name).read_text() + "\n# version 2 of the package\n")
+        copy.write_text(source.read_text() + "\n# version 2 of the package\n")
         sources.append(str(copy))
     package = tmp_path / "v2.zip"
     subprocess.run([sys.executable, str(ROOT / "tools" / "build_zip.py"), str(package), *sources], check=True)

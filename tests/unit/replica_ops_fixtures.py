@@ -87,8 +87,8 @@ def refuse_writes_of(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
 
     original = Connection.client
 
-    def client(self: Connection, threads: int) -> Any:
-        made = original(self, threads)
+    def client(self: Connection, threads: int, target: Any = None) -> Any:
+        made = original(self, threads, target)
         for operation in ("PutItem", "DeleteItem"):
             made.meta.events.register(f"before-parameter-build.dynamodb.{operation}", refuse)
         return made

@@ -52,7 +52,11 @@ def test_the_lambda_zip_is_stored_uncompressed_with_fixed_metadata(tmp_path: Pat
     build_zip.build(sorted(LAMBDA_SRC.glob("*.py")), built)
     with zipfile.ZipFile(built) as archive:
         entries = archive.infolist()
-        assert [entry.filename for entry in entries] == ["ddbreplica_lambda.py", "lab_config.py"]
+        assert [entry.filename for entry in entries] == [
+            "ddbreplica_lambda.py",
+            "lab_config.py",
+            "replica_targets.py",
+        ]
         for entry in entries:
             assert entry.compress_type == zipfile.ZIP_STORED
             assert (entry.date_time, entry.create_system) == (build_zip.FIXED_TIME, build_zip.UNIX)

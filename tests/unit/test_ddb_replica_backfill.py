@@ -64,7 +64,9 @@ def test_backfill_copies_20000_items_across_segments_and_verify_agrees(lab: Lab)
 
 def test_default_segments_follow_the_table_size() -> None:
     def info(items: int) -> TableInfo:
-        return TableInfo("t", ("PK",), ("S",), items, items * 100, None)
+        return TableInfo(
+            "t", "arn:aws:dynamodb:us-east-1:123456789012:table/t", ("PK",), ("S",), items, items * 100, None
+        )
 
     assert [default_segments(info(n)) for n in (0, 2_000, 2_501, 20_000, 10**9)] == [1, 1, 2, 8, 32]
 
@@ -254,9 +256,11 @@ def test_second_run_over_a_replicated_table_writes_nothing(lab: Lab, monkeypatch
     seed(SOURCE, 120)
     writes: list[str] = []
     original = Connection.client
-    monkeypatch.setattr(
-        Connection, "client", lambda self, threads: _counting(original(self, threads), writes)
-    )
+
+    def counting(self: Connection, threads: int, target: Any = None) -> Any:
+        return _counting(original(self, threads, target), writes)
+
+    monkeypatch.setattr(Connection, "client", counting)
     assert lab.backfill()[0] == 0
     assert writes.count("PutItem") == 120, "the hook sees the first run's writes"
     writes.clear()

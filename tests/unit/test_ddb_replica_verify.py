@@ -133,14 +133,14 @@ def test_key_schemas_must_match(lab: Lab) -> None:
     assert code == 2
     assert "key schemas differ: source logfile has PK (S), replica other_key has PK (S), SK (N)" in err
     code, _, err = lab.run("verify", "--source", SOURCE, "--replica", SOURCE)
-    assert code == 2 and "same table (logfile)" in err
+    assert code == 2 and "same table (logfile: arn:aws:dynamodb:us-east-1:123456789012:table/logfile)" in err
 
 
 def test_missing_permission_names_the_action(lab: Lab) -> None:
     original = Connection.client
 
-    def denying_client(self: Connection, threads: int) -> Any:
-        client = original(self, threads)
+    def denying_client(self: Connection, threads: int, target: Any = None) -> Any:
+        client = original(self, threads, target)
 
         def deny(**kwargs: Any) -> None:
             message = "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: dynamodb:Scan"

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 import ddbreplica_lambda as replica
+from replica_targets import ReplicaTarget
 from stream_events import REGION, REPLICA, FakeContext, LambdaRecord, SourceTable, lambda_event, moto_aws
 
 SEEDS = range(200)
@@ -184,7 +185,8 @@ def test_the_handler_returns_before_its_deadline_and_reports_what_it_did_not_wri
     records = rng.choice(histories)
     poison = rng.choice([None, None, records[-1]["dynamodb"]["Keys"]["PK"]["S"]])
     fault_rate = rng.choice(FAULT_RATES)
-    client = replica.replica_client(REGION)  # the handler's own client and configuration
+    # the handler's own client and configuration
+    client = replica.replica_client(ReplicaTarget(REPLICA, REPLICA, REGION))
     config: Any = client.meta.config  # the stubs do not declare the timeouts
     server = Replica(clock, rng, fault_rate, config.connect_timeout, config.read_timeout, poison)
     client.meta.events.register_first("before-send.dynamodb", server)

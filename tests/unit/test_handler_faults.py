@@ -303,18 +303,24 @@ def test_single_writes_after_a_rejected_request_are_retried_when_throttled() -> 
 
 
 @pytest.mark.usefixtures("aws")
-def test_an_error_that_retrying_cannot_fix_fails_the_invocation(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_error_that_retrying_cannot_fix_fails_the_records_and_names_the_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     # GIVEN no replica table
     source = SourceTable.create()
     source.put(item(1))
-    # WHEN / THEN the error propagates (Lambda retries the batch), and the log line says why
-    with pytest.raises(ClientError, match="ResourceNotFoundException"):
-        run(source.records(), dynamodb(), FakeContext())
+    records = source.records()
+    # WHEN
+    response = run(records, dynamodb(), FakeContext())
+    # THEN the records are failed (Lambda retries them; other targets would still be written), and the
+    # log line says which target and why
+    assert response == failures(*sequence_numbers(records))
     line = json.loads(capsys.readouterr().out)
     assert line["errors"] == [
         {
-            "error": "ResourceNotFoundException: An error occurred (ResourceNotFoundException) when calling "
-            "the BatchWriteItem operation: Requested resource not found"
+            "error": f"target {REPLICA} (table {REPLICA}): ResourceNotFoundException: An error occurred "
+            "(ResourceNotFoundException) when calling the BatchWriteItem operation: Requested resource "
+            "not found"
         }
     ]
-    assert (line["records"], line["write_calls"], line["failures"]) == (1, 1, 0)
+    assert (line["target"], line["records"], line["write_calls"], line["failures"]) == (REPLICA, 1, 1, 1)

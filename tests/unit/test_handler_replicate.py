@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import ddbreplica_lambda as replica
 import lab_config
+from replica_targets import ReplicaTarget
 from stream_events import (
     REPLICA,
     FakeContext,
@@ -284,6 +285,7 @@ def test_lambda_handler_writes_to_the_configured_table_with_one_client(
     assert [line.pop("duration_ms") >= 0 for line in lines] == [True, True]
     assert lines[0] == {
         "message": "replicate",
+        "target": "custom_replica",
         "table": "custom_replica",
         "records": 2,
         "malformed": 0,
@@ -363,6 +365,7 @@ def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[s
     del line["errors"], line["duration_ms"]
     assert line == {
         "message": "replicate",
+        "target": REPLICA,
         "table": REPLICA,
         "records": 2,
         "malformed": 1,
@@ -377,15 +380,32 @@ def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[s
 
 
 SOURCE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
+LAB_TARGET = ReplicaTarget("logfile_replica", "logfile_replica")
 
 
 @pytest.mark.parametrize(
     "environ, settings",
     [
-        ({}, lab_config.Settings("logfile_replica", None)),
-        ({"REPLICA_TABLE": "", "REPLICA_REGION": ""}, lab_config.Settings("logfile_replica", None)),
-        ({"REPLICA_TABLE": "t", "REPLICA_REGION": "eu-west-1"}, lab_config.Settings("t", "eu-west-1")),
-        ({"SOURCE_TABLE_ARN": SOURCE_ARN}, lab_config.Settings("logfile_replica", None, SOURCE_ARN)),
+        ({}, lab_config.Settings((LAB_TARGET,))),
+        ({"REPLICA_TABLE": "", "REPLICA_REGION": ""}, lab_config.Settings((LAB_TARGET,))),
+        (
+            {"REPLICA_TABLE": "t", "REPLICA_REGION": "eu-west-1"},
+            lab_config.Settings((ReplicaTarget("t", "t", "eu-west-1"),)),
+        ),
+        ({"SOURCE_TABLE_ARN": SOURCE_ARN}, lab_config.Settings((LAB_TARGET,), SOURCE_ARN)),
+        (
+            {
+                "REPLICA_TARGETS": '{"eu": {"table_name": "t", "region": "eu-west-1"}, '
+                '"au": {"table_name": "t", "region": "ap-southeast-2", '
+                '"role_arn": "arn:aws:iam::222222222222:role/writer", "external_id": "x"}}'
+            },
+            lab_config.Settings(
+                (
+                    ReplicaTarget("eu", "t", "eu-west-1"),
+                    ReplicaTarget("au", "t", "ap-southeast-2", "arn:aws:iam::222222222222:role/writer", "x"),
+                )
+            ),
+        ),
     ],
 )
 def test_settings_come_from_the_environment(environ: dict[str, str], settings: lab_config.Settings) -> None:
