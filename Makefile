@@ -50,7 +50,7 @@ tf-fmt: setup
 
 # checkov exits 0 when it cannot parse a file, and checks nothing in it: a parse error fails here instead.
 tf-static: setup
-	@out=$$($(checkov_now) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d examples/workshop -d examples/complete) \
+	@out=$$($(checkov_now) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d modules/dynamodb-table -d modules/replica-target -d examples/workshop -d examples/complete -d examples/multi-region) \
 	  || { echo "$$out"; exit 1; }; \
 	echo "$$out"; \
 	if grep -q 'Parsing errors' <<<"$$out"; then \
@@ -60,7 +60,7 @@ tf-static: setup
 
 DOCS_MODE ?=
 docs: setup ## Regenerate the Inputs/Outputs tables of the module and example READMEs (terraform-docs)
-	for dir in modules/dynamodb-stream-replica examples/workshop examples/complete; do \
+	for dir in modules/dynamodb-stream-replica modules/dynamodb-table modules/replica-target examples/workshop examples/complete examples/multi-region; do \
 	  $(terraform_docs_now) markdown table --lockfile=false --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
 	done
 
@@ -85,8 +85,9 @@ test-fast: setup build ## Unit and Terraform tests without LocalStack, in parall
 test-unit: setup ## Unit tests only (moto, no LocalStack)
 	$(PY) -m pytest tests/unit
 
-e2e: setup-e2e build ## The whole lab on LocalStack: apply, load, converge, verify, destroy
-	$(PY) tools/e2e.py --csv "$(CSV)" $(if $(filter 1,$(KEEP)),--keep,)
+EXAMPLE     ?= workshop
+e2e: setup-e2e build ## The whole lab on LocalStack: apply, load, converge, verify, destroy (EXAMPLE=multi-region: two regions, two accounts)
+	$(PY) tools/e2e.py --example "$(EXAMPLE)" --csv "$(CSV)" $(if $(filter 1,$(KEEP)),--keep,)
 
 bench: setup build ## Benchmarks with side-by-side baselines -> bench/results.{json,md,png}
 	$(PY) bench/run.py

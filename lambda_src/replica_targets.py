@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 FIELDS = frozenset({"name", "table_name", "region", "role_arn", "external_id"})
+# Also in the Terraform outputs (replica_targets, the replica-target module's target); not needed to reach it.
+DESCRIPTIVE_FIELDS = frozenset({"table_arn", "account_id", "kms_key_arn"})
 # Role session names allow [\w+=,.@-], 2 to 64 characters; CloudTrail shows them next to every write.
 SESSION_NAME_PREFIX = "ddb-replica-"
 
@@ -94,7 +96,7 @@ def target_from(entry: object, where: str) -> ReplicaTarget:
     """One target from its JSON object; an unknown field or a wrong type is an error that names it."""
     if not isinstance(entry, dict):
         raise TargetError(f"{where}: a target is an object with {', '.join(sorted(FIELDS))}")
-    unknown = sorted(set(entry) - FIELDS)
+    unknown = sorted(set(entry) - FIELDS - DESCRIPTIVE_FIELDS)
     if unknown:
         known = ", ".join(sorted(FIELDS))
         raise TargetError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {known}")

@@ -45,8 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "workshop"
 LOCALSTACK_SH = str(ROOT / "tools" / "localstack.sh")
 VENV_BIN = Path(sys.executable).parent
-SUMMARY = ROOT / "build" / "e2e-summary.json"
-LOG = ROOT / "build" / "e2e.log"
+# E2E_SUMMARY / E2E_LOG: other paths, for a test that runs two e2e configurations at once.
+SUMMARY = Path(os.environ.get("E2E_SUMMARY") or ROOT / "build" / "e2e-summary.json").resolve()
+LOG = Path(os.environ.get("E2E_LOG") or ROOT / "build" / "e2e.log").resolve()
 LOG_TAIL_LINES = 40
 REPLICA_GSI_ATTRIBUTES = {"PK", "GSI_1_PK", "bytessent", "requestid", "host"}
 PRE_STREAM_CSV = ROOT / "build" / "e2e-pre-stream.csv"
@@ -93,6 +94,11 @@ class Stack:
     mapping_uuid: str
     dlq_url: str | None
     log_group: str
+
+
+def shown(path: Path) -> str:
+    """A path as the user reads it: relative to the repository when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def say(message: str) -> None:
@@ -143,7 +149,7 @@ def run(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None)
     if result.returncode != 0:
         raise E2EError(
             f"`{' '.join(command)}` failed with exit code {result.returncode}; "
-            f"the last lines of {LOG.relative_to(ROOT)}:\n{log_tail()}"
+            f"the last lines of {shown(LOG)}:\n{log_tail()}"
         )
     return result.stdout
 
@@ -215,11 +221,12 @@ def setup_env() -> dict[str, str]:
     return values
 
 
-def tflocal(*args: str) -> str:
-    """tflocal with the project's Terraform CLI (TF from `make setup`) in examples/workshop."""
+def tflocal(*args: str, example: Path = EXAMPLE) -> str:
+    """tflocal with the project's Terraform CLI (TF from `make setup`) in an example (examples/workshop)."""
     env = setup_env()
     env["TF_CMD"] = env.get("TF") or os.environ.get("TF") or "terraform"
-    return run([str(VENV_BIN / "tflocal"), *args], cwd=EXAMPLE, env=env)
+    env["DISABLE_DEPRECATION_NOTICE"] = "1"
+    return run([str(VENV_BIN / "tflocal"), *args], cwd=example, env=env)
 
 
 # -- AWS clients ---------------------------------------------------------------------------------------
@@ -561,7 +568,7 @@ def lab_check(stack: Stack) -> None:
                 stack.endpoint,
             ],
         )
-        notes.append(f"its output is in {LOG.relative_to(ROOT)}")
+        notes.append(f"its output is in {shown(LOG)}")
 
 
 def print_summary(summary: Summary) -> None:
@@ -591,7 +598,7 @@ def print_summary(summary: Summary) -> None:
 def write_summary(summary: Summary) -> None:
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
     SUMMARY.write_text(json.dumps(asdict(summary), indent=2) + "\n")
-    say(f"summary written to {SUMMARY.relative_to(ROOT)}")
+    say(f"summary written to {shown(SUMMARY)}")
 
 
 def lab(endpoint: str, csv: str, keep: bool, timeout: float, pre_stream_rows: int) -> Summary:
@@ -648,9 +655,7 @@ def lab(endpoint: str, csv: str, keep: bool, timeout: float, pre_stream_rows: in
                     raise
                 # the first failure is the one to report: a failed destroy after it goes to the log
                 log(f"e2e: the destroy after the failure failed too: {error}")
-                say(
-                    f"the destroy failed too: `tflocal destroy` in examples/workshop; {LOG.relative_to(ROOT)}"
-                )
+                say(f"the destroy failed too: `tflocal destroy` in examples/workshop; {shown(LOG)}")
     return summary
 
 
@@ -670,6 +675,12 @@ def main(argv: list[str] | None = None) -> int:
         description="Run the DynamoDB Streams + Lambda lab end to end on LocalStack."
     )
     parser.add_argument("--csv", default="./data/logfile_stream.csv", help="workshop-format CSV to load")
+    parser.add_argument(
+        "--example",
+        choices=("workshop", "multi-region"),
+        default="workshop",
+        help="workshop: the lab (default); multi-region: one stream, replicas in two regions and accounts",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the stack deployed (no destroy)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence")
     parser.add_argument(
@@ -692,19 +703,23 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     LOG.parent.mkdir(parents=True, exist_ok=True)
     LOG.write_text("", encoding="utf-8")
-    say(f"the output of Terraform, the loader and ddb-replica goes to {LOG.relative_to(ROOT)}")
+    say(f"the output of Terraform, the loader and ddb-replica goes to {shown(LOG)}")
+    if args.example == "multi-region":
+        from e2e_multi_region import run_multi_region
+
+        return run_multi_region(endpoint, args.csv, args.keep, args.timeout)
     try:
         with localstack(endpoint):
             summary = lab(endpoint, args.csv, args.keep, args.timeout, args.pre_stream_rows)
     except E2EError as error:
         log(f"e2e: FAILED: {error}")
-        print(f"e2e: FAILED: {error}\ne2e: the whole output: {LOG.relative_to(ROOT)}", file=sys.stderr)
+        print(f"e2e: FAILED: {error}\ne2e: the whole output: {shown(LOG)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ne2e: interrupted; the output so far: {LOG.relative_to(ROOT)}", file=sys.stderr)
+        print(f"\ne2e: interrupted; the output so far: {shown(LOG)}", file=sys.stderr)
         return 130
     except Exception:
-        print(f"e2e: FAILED (traceback below); the whole output: {LOG.relative_to(ROOT)}", file=sys.stderr)
+        print(f"e2e: FAILED (traceback below); the whole output: {shown(LOG)}", file=sys.stderr)
         raise
     print_summary(summary)
     write_summary(summary)
@@ -713,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         print(
             f"e2e: FAILED: the replica does not match the source ({summary.mismatches} mismatches, the first "
-            f"above; all in {LOG.relative_to(ROOT)})",
+            f"above; all in {shown(LOG)})",
             file=sys.stderr,
         )
         return 1

@@ -17,9 +17,17 @@ locals {
 }
 
 # The provider's region: part of the default role name (IAM names are global to the account, so the same module
-# in a second region must not reuse the first one's role name).
+# in a second region must not reuse the first one's role name). With the account, where the source and the
+# module's replica are, known at plan (their ARNs are not on a first apply): targets.tf compares the targets
+# with them.
+# Neither count may depend on replica_targets: a target's writer role trusts this module's role (the
+# replica-target module takes lambda_role_arn), so the role's name must not wait for the targets.
 data "aws_region" "current" {
-  count = local.create && var.lambda_role_name == null ? 1 : 0
+  count = local.create ? 1 : 0
+}
+
+data "aws_caller_identity" "current" {
+  count = local.create ? 1 : 0
 }
 
 # The module's own source table as it is now, when it exists already (create_source_table = true): its current

@@ -5,7 +5,7 @@ locals {
 
   # The function's log group, created by the module (lambda.tf) or not: then its ARN is derived from the replica
   # table's (same partition, region and account), and Lambda creates the group on the first invocation if missing.
-  replica_arn_parts = try(split(":", local.replica_table_arn), [])
+  replica_arn_parts = try(split(":", coalesce(local.replica_table_arn, local.source_table_arn)), [])
   log_group_arn = var.create_cloudwatch_log_group ? try(aws_cloudwatch_log_group.lambda[0].arn, null) : (
     length(local.replica_arn_parts) < 5 ? null
     : "arn:${local.replica_arn_parts[1]}:logs:${local.replica_arn_parts[3]}:${local.replica_arn_parts[4]}:log-group:${local.log_group_name}"
@@ -18,11 +18,16 @@ locals {
   #  - the on-failure destination's service (sqs, sns, s3): the mapping sends a message or an object encrypted
   #    with a new data key.
   kms_uses = {
-    for use in [
-      { service = "dynamodb", key = local.source_kms_key_arn, actions = ["kms:Decrypt"] },
-      { service = "dynamodb", key = local.replica_table_kms_key_arn, actions = ["kms:Decrypt"] },
-      { service = local.on_failure_service, key = local.on_failure_kms_key_arn, actions = ["kms:Decrypt", "kms:GenerateDataKey"] },
-    ] : use.service => use... if try(use.key, null) != null && try(use.key, "") != ""
+    for use in concat(
+      [
+        { service = "dynamodb", key = local.source_kms_key_arn, actions = ["kms:Decrypt"] },
+        { service = "dynamodb", key = local.create_replica_table ? local.replica_table_kms_key_arn : null, actions = ["kms:Decrypt"] },
+      ],
+      # The keys of the caller's targets in this account (any region); a target in another account grants its
+      # key to its writer role (replica-target module).
+      [for t in var.replica_targets : { service = "dynamodb", key = t.kms_key_arn, actions = ["kms:Decrypt"] } if t.role_arn == null],
+      [{ service = local.on_failure_service, key = local.on_failure_kms_key_arn, actions = ["kms:Decrypt", "kms:GenerateDataKey"] }],
+    ) : use.service => use... if try(use.key, null) != null && try(use.key, "") != ""
   }
   kms_statements = [
     for service, uses in local.kms_uses : {
@@ -73,9 +78,19 @@ locals {
           Sid      = "WriteReplicaTable"
           Effect   = "Allow"
           Action   = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
-          Resource = [local.replica_table_arn]
+          Resource = [for t in local.own_account_targets : t.table_arn]
         },
       ],
+      length(local.writer_role_arns) > 0 ? [
+        {
+          # A target in another account is written through its writer role (replica-target module), which
+          # trusts this role only; the function assumes it with STS.
+          Sid      = "AssumeTargetWriterRoles"
+          Effect   = "Allow"
+          Action   = ["sts:AssumeRole"]
+          Resource = local.writer_role_arns
+        },
+      ] : [],
       local.on_failure_enabled && local.on_failure_service != "s3" ? [
         {
           # The mapping (not the handler) sends the metadata of a failed batch, with this role.

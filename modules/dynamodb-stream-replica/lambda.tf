@@ -51,13 +51,11 @@ resource "aws_lambda_function" "this" {
   source_code_hash = fileexists(var.lambda_package_path) ? filebase64sha256(var.lambda_package_path) : null
 
   environment {
-    variables = {
-      REPLICA_TABLE  = var.replica_table_name
-      REPLICA_REGION = local.replica_region
+    variables = merge(local.replica_environment, {
       # The function fails records from any other table's stream instead of writing them (a second
       # event source mapping, or the replica's own stream, would otherwise be merged into the replica).
       SOURCE_TABLE_ARN = local.source_table_arn
-    }
+    })
   }
 
   dynamic "tracing_config" {
@@ -73,6 +71,26 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = var.lambda_alias_function_version == null || var.lambda_publish
       error_message = "lambda_alias_function_version (${coalesce(var.lambda_alias_function_version, "none")}) pins the alias to a published version: set lambda_publish = true too (without it the module publishes no version and creates no alias)."
+    }
+
+    precondition {
+      condition     = length(local.targets) > 0
+      error_message = "create_replica_table = false needs at least one of replica_targets: the function would have nowhere to write."
+    }
+
+    precondition {
+      condition     = length(distinct([for t in local.targets : t.name])) == length(local.targets)
+      error_message = "replica_targets: target names must be unique (the module's own replica is named after replica_table_name): ${join(", ", [for t in local.targets : t.name])}."
+    }
+
+    precondition {
+      condition     = length(distinct([for t in local.targets : t.place])) == length(local.targets)
+      error_message = "replica_targets: a table is configured twice (same account, region and name); keep one: ${join(", ", [for t in local.targets : "${t.name} = ${t.place}"])}."
+    }
+
+    precondition {
+      condition     = !contains([for t in local.targets : t.place], local.source_place)
+      error_message = "replica_targets: a target is the source table itself (${local.source_place}: same account, region and name): the function would write every change back into its own stream."
     }
 
     precondition {

@@ -1,6 +1,7 @@
 locals {
-  create              = var.create
-  create_source_table = local.create && var.create_source_table
+  create               = var.create
+  create_source_table  = local.create && var.create_source_table
+  create_replica_table = local.create && var.create_replica_table
 
   # Attribute definitions are derived from the keys that use them: the table's keys plus each index's keys.
   # Grouped by name (`...`) so a name used with two different types is caught by a precondition below.
@@ -118,7 +119,7 @@ resource "aws_dynamodb_table" "source" {
 ################################################################################
 
 resource "aws_dynamodb_table" "replica" {
-  count = local.create ? 1 : 0
+  count = local.create_replica_table ? 1 : 0
 
   # checkov:skip=CKV_AWS_119: AWS owned key by default (requirement); kms_key_arn switches to a customer managed key.
   # checkov:skip=CKV2_AWS_16: on-demand by default; PROVISIONED is for fixed capacities (the lab's 10/5), autoscaling is out of scope.

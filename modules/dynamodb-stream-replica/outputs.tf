@@ -121,3 +121,16 @@ output "on_failure_destination_arn" {
   description = "ARN the mapping sends failed batches to (the module's queue or the existing SQS queue / SNS topic); null when off or `create = false`."
   value       = local.create ? local.on_failure_destination_arn : null
 }
+
+output "replica_targets" {
+  description = "Every table the function writes, by target name: `table_name`, `table_arn`, `region`, `role_arn`, `external_id`. `terraform output -json replica_targets > targets.json` gives `ddb-replica --targets-json targets.json --target NAME` what it needs."
+  value = !local.create ? null : {
+    for name, t in local.targets_by_name : name => {
+      table_name  = t.table_name
+      table_arn   = t.table_arn
+      region      = t.region
+      role_arn    = t.role_arn
+      external_id = t.external_id
+    }
+  }
+}

@@ -210,6 +210,39 @@ variable "source_table_tags" {
   nullable    = false
 }
 
+variable "create_replica_table" {
+  description = "Whether the module creates the replica table `replica_table_name` in its own region and account (the workshop's replica). `false`: the function writes only the `replica_targets` (at least one)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "replica_targets" {
+  description = "More replica tables fed by the same stream and function: the `target` outputs of the replica-target module, instantiated with the provider of each target's region or account. Each batch is written to every target (the module's own replica first); a record is reported done only when all of them have it, so a target that keeps failing holds back the shard for every target until the mapping's retry limits send the batch to the on-failure destination. `role_arn` (a writer role in another account) is assumed with `external_id`; `kms_key_arn` of a target in this account is granted to the function's role (through DynamoDB only). `region` and `account_id` (the module's output has both) let the plan refuse a target configured twice, or the source itself, before anything is created; without them the table ARN says, once known."
+  type = list(object({
+    name        = string
+    table_name  = string
+    table_arn   = string
+    region      = optional(string)
+    account_id  = optional(string)
+    role_arn    = optional(string)
+    external_id = optional(string)
+    kms_key_arn = optional(string)
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for t in var.replica_targets : can(regex("^[a-zA-Z0-9_.-]{1,64}$", t.name))])
+    error_message = "replica_targets: each name must be 1-64 characters of a-z, A-Z, 0-9, '_', '-' and '.'."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.replica_targets : t.role_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", t.role_arn))])
+    error_message = "replica_targets: role_arn must be an IAM role ARN (the replica-target module's writer_role_arn)."
+  }
+}
+
 variable "replica_billing_mode" {
   description = "Billing mode of the replica table: `PAY_PER_REQUEST` (default; a throttled replica slows replication down) or `PROVISIONED` (then `replica_read_capacity` and `replica_write_capacity` are required)."
   type        = string

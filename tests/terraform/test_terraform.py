@@ -18,6 +18,8 @@ from e2e import setup_env  # noqa: E402
 from workdirs import TFLOCAL_OVERRIDE, example_copy  # noqa: E402
 
 MODULE = ROOT / "modules" / "dynamodb-stream-replica"
+# Every module with terraform test files (the replication module, replica-target, ...).
+TESTED_MODULES = sorted(path.parent.parent.name for path in (ROOT / "modules").glob("*/tests/*.tftest.hcl"))
 EXAMPLES = sorted(path.name for path in (ROOT / "examples").iterdir() if (path / "main.tf").exists())
 
 
@@ -70,21 +72,28 @@ def test_example_validates(example: str, cli: str, tmp_path: Path) -> None:
     assert "Success" in check(terraform(workdir, "validate", data_dir=tmp_path / "tf", cli=cli))
 
 
-def declared_runs() -> int:
-    """The run blocks of the module's test files: each CLI must pass every one of them (none skipped)."""
+def declared_runs(module: Path) -> int:
+    """The run blocks of a module's test files: each CLI must pass every one of them (none skipped)."""
     return sum(
         len(re.findall(r'^run "', path.read_text(), flags=re.MULTILINE))
-        for path in (MODULE / "tests").glob("*.tftest.hcl")
+        for path in (module / "tests").glob("*.tftest.hcl")
     )
 
 
+def test_every_module_with_tests_is_tested() -> None:
+    assert {"dynamodb-stream-replica", "replica-target"} <= set(TESTED_MODULES)
+
+
 # One set of .tftest.hcl files for both CLIs (no .tofutest.hcl twins, which OpenTofu would read instead):
-# no Terraform-only `override_during`; runs that assert on computed values use a mocked apply.
+# no Terraform-only `override_during`; runs that assert on computed values use a mocked apply; no file-level
+# override_resource that another file's runs must not see (OpenTofu 1.11 applied one to a later file's runs).
 @pytest.mark.parametrize("cli", CLIS.values(), ids=CLIS.keys())
-def test_module_terraform_test(cli: str, tmp_path: Path) -> None:
-    # a copy: init writes the lock file next to the configuration, and the other CLI runs at the same time
-    module = tmp_path / "module"
-    shutil.copytree(MODULE, module, ignore=shutil.ignore_patterns(".terraform*"))
+@pytest.mark.parametrize("name", TESTED_MODULES)
+def test_module_terraform_test(name: str, cli: str, tmp_path: Path) -> None:
+    # a copy of modules/ (a module may call its siblings): init writes the lock file next to the module,
+    # and the other CLI runs at the same time
+    shutil.copytree(ROOT / "modules", tmp_path / "modules", ignore=shutil.ignore_patterns(".terraform*"))
+    module = tmp_path / "modules" / name
     check(terraform(module, "init", "-backend=false", "-input=false", data_dir=tmp_path / "tf", cli=cli))
     output = check(terraform(module, "test", data_dir=tmp_path / "tf", cli=cli))
-    assert f"Success! {declared_runs()} passed, 0 failed." in output, output[-3000:]
+    assert f"Success! {declared_runs(module)} passed, 0 failed." in output, output[-3000:]

@@ -265,7 +265,13 @@ def test_a_target_that_throttles_forever_gets_its_share_of_the_time_and_the_next
 def test_targets_come_from_the_modules_output_or_a_list() -> None:
     output: dict[str, dict[str, str | None]] = {
         "eu": {"table_name": "t", "region": EU, "role_arn": None, "external_id": None},
-        "au": {"table_name": "t", "region": AU, "role_arn": WRITER_ROLE, "external_id": "x"},
+        "au": {
+            "table_name": "t",
+            "table_arn": f"arn:aws:dynamodb:{AU}:{OTHER_ACCOUNT}:table/t",
+            "region": AU,
+            "role_arn": WRITER_ROLE,
+            "external_id": "x",
+        },
     }
     expected = (ReplicaTarget("eu", "t", EU), ReplicaTarget("au", "t", AU, WRITER_ROLE, "x"))
     assert parse_targets(json.dumps(output), "out") == expected

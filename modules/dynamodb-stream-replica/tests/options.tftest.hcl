@@ -43,6 +43,14 @@ mock_provider "aws" {
   }
 }
 
+# Each table its own ARN, as in AWS (one mocked ARN for both would be a replica that is its own source).
+override_resource {
+  target = aws_dynamodb_table.replica
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/events.replica"
+  }
+}
+
 variables {
   source_table_name   = "events"
   replica_table_name  = "events.replica"

@@ -1,0 +1,95 @@
+# The workshop's first use case for streams: a game hosted in several regions, each kept in sync with the others.
+# One source in var.source_region; one stream, one function, two replicas: one in var.eu_region (same account), one in
+# var.replica_account_region owned by a second account, written through a writer role that trusts the function's role.
+
+provider "aws" {
+  region  = var.source_region
+  profile = var.source_profile
+}
+
+provider "aws" {
+  alias   = "eu"
+  region  = var.eu_region
+  profile = var.source_profile
+}
+
+# The second account: its own credentials profile on AWS, or a role assumed into it (LocalStack, or an
+# organization's OrganizationAccountAccessRole). Neither set: the same account as the source.
+provider "aws" {
+  alias   = "replica_account"
+  region  = var.replica_account_region
+  profile = var.replica_account_profile
+
+  dynamic "assume_role" {
+    for_each = var.replica_account_role_arn == null ? [] : [var.replica_account_role_arn]
+    content {
+      role_arn = assume_role.value
+    }
+  }
+}
+
+locals {
+  lambda_package_path = coalesce(var.lambda_package_path, "${path.module}/../../dist/ddbreplica_lambda.zip")
+  hash_key            = { name = "PK", type = "S" }
+}
+
+module "replication" {
+  source = "../../modules/dynamodb-stream-replica"
+
+  source_table_name       = var.source_table_name
+  source_stream_view_type = "NEW_IMAGE"
+  hash_key                = local.hash_key
+
+  # No replica in the source's region: the targets below are the replicas.
+  create_replica_table = false
+  replica_table_name   = var.replica_table_name
+  replica_targets      = [module.replica_eu.target, module.replica_other_account.target]
+
+  lambda_package_path = local.lambda_package_path
+  lambda_timeout      = 60
+
+  event_source_mapping = {
+    batch_size        = 100
+    starting_position = "TRIM_HORIZON"
+  }
+}
+
+# Same account, another region: the function's own role writes it; its own index and on-demand capacity.
+module "replica_eu" {
+  source = "../../modules/replica-target"
+  providers = {
+    aws = aws.eu
+  }
+
+  name       = "eu"
+  table_name = var.replica_table_name
+  hash_key   = local.hash_key
+  global_secondary_indexes = [
+    {
+      name               = "GSI_1"
+      hash_key           = { name = "GSI_1_PK", type = "S" }
+      projection_type    = "INCLUDE"
+      non_key_attributes = ["bytessent", "requestid", "host"]
+    },
+  ]
+}
+
+# Another account: a writer role there, trusted by the function's role only, with an external ID.
+module "replica_other_account" {
+  source = "../../modules/replica-target"
+  providers = {
+    aws = aws.replica_account
+  }
+
+  name           = "other-account"
+  table_name     = var.replica_table_name
+  hash_key       = local.hash_key
+  billing_mode   = "PROVISIONED"
+  read_capacity  = 5
+  write_capacity = 10
+
+  create_writer_role  = true
+  replicator_role_arn = module.replication.lambda_role_arn
+  operator_role_arns  = var.operator_role_arns
+  external_id         = var.external_id
+}

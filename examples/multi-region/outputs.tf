@@ -1,0 +1,34 @@
+output "source_table_name" {
+  description = "Name of the source table."
+  value       = module.replication.source_table_name
+}
+
+output "source_table_arn" {
+  description = "ARN of the source table."
+  value       = module.replication.source_table_arn
+}
+
+output "lambda_function_name" {
+  description = "Name of the replication function."
+  value       = module.replication.lambda_function_name
+}
+
+output "lambda_role_arn" {
+  description = "ARN of the function's role (trusted by the second account's writer role)."
+  value       = module.replication.lambda_role_arn
+}
+
+output "replica_targets" {
+  description = "Every replica by target name: `terraform output -json replica_targets > targets.json`, then `ddb-replica verify --source logfile --targets-json targets.json --target eu`."
+  value       = module.replication.replica_targets
+}
+
+output "writer_role_arn" {
+  description = "ARN of the second account's writer role."
+  value       = module.replica_other_account.writer_role_arn
+}
+
+output "on_failure_queue_url" {
+  description = "URL of the on-failure queue (metadata of batches that did not reach every target)."
+  value       = module.replication.on_failure_queue_url
+}

@@ -1,0 +1,260 @@
+"""`make e2e EXAMPLE=multi-region`: one stream, replicas in two regions and two accounts, on one LocalStack.
+
+Steps, one line each (details in the e2e log, as for the workshop run):
+ 1. start LocalStack unless one answers;
+ 2. ``tflocal apply`` of examples/multi-region: the second account's provider assumes a role in account
+    222222222222 (LocalStack derives the account from the credentials STS hands out);
+ 3. the lab's loader writes the CSV to the source; wait until every target equals the source, item by item,
+    each target reached as the function reaches it (its region, its writer role and external ID);
+ 4. per target: a slice of its items deleted by hand (items that predate the target), then
+    ``ddb-replica backfill --targets-json ... --target NAME`` copies them back;
+ 5. per target: ``ddb-replica verify`` through the module's output (0 differences), and an item-by-item
+    comparison here;
+ 6. a summary per target in the e2e summary (build/e2e-summary.json): region, account, replica items,
+    mismatches, convergence seconds, items the backfill copied;
+ 7. ``tflocal destroy``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from e2e import (
+    LOG,
+    ROOT,
+    SUMMARY,
+    VENV_BIN,
+    E2EError,
+    Item,
+    differences,
+    localstack,
+    log,
+    run,
+    say,
+    scan,
+    shown,
+    step,
+    tflocal,
+)
+
+sys.path.insert(0, str(ROOT / "lambda_src"))
+from replica_targets import ReplicaTarget, dynamodb_client, parse_targets
+
+EXAMPLE = ROOT / "examples" / "multi-region"
+# A role in the second account for Terraform's provider to assume; LocalStack enforces no IAM, so it need not
+# exist: the credentials STS returns for it are that account's.
+OTHER_ACCOUNT_ROLE = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
+VARIABLES = ["-var", f"replica_account_role_arn={OTHER_ACCOUNT_ROLE}"]
+BACKFILL_SLICE = 25  # items deleted by hand from each target, for its backfill to copy back
+TARGETS_JSON = ROOT / "build" / "e2e-multi-region-targets.json"
+
+
+@dataclass
+class TargetSummary:
+    region: str
+    account: str
+    replica_items: int = 0
+    mismatches: int = 0
+    convergence_seconds: float = 0.0
+    backfill_copied: int = 0
+    verify_exit: int = -1
+    logged_batches: int = 0  # the function's log lines that name the target
+
+
+@dataclass
+class MultiRegionSummary:
+    example: str
+    csv: str
+    source: str = ""
+    rows_loaded: int = 0
+    source_items: int = 0
+    targets: dict[str, TargetSummary] = field(default_factory=dict)
+    verified: bool = False
+    mismatch_examples: list[str] = field(default_factory=list)
+
+
+def run_multi_region(endpoint: str, csv: str, keep: bool, timeout: float) -> int:
+    summary = MultiRegionSummary(example="multi-region", csv=csv)
+    try:
+        with localstack(endpoint):
+            deployed = False
+            try:
+                outputs = deploy()
+                deployed = True
+                exercise(endpoint, outputs, csv, timeout, summary)
+            finally:
+                if deployed and not keep:
+                    with step("tflocal destroy of examples/multi-region"):
+                        tflocal(
+                            "destroy",
+                            "-auto-approve",
+                            "-input=false",
+                            "-no-color",
+                            *VARIABLES,
+                            example=EXAMPLE,
+                        )
+    except E2EError as error:
+        log(f"e2e: FAILED: {error}")
+        print(f"e2e: FAILED: {error}\ne2e: the whole output: {shown(LOG)}", file=sys.stderr)
+        return 1
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY.write_text(json.dumps(asdict(summary), indent=2) + "\n")
+    for name, target in summary.targets.items():
+        say(
+            f"target {name}: {target.region}, account {target.account}, {target.replica_items} items, "
+            f"{target.mismatches} mismatches, converged in {target.convergence_seconds:.2f} s, "
+            f"backfill copied {target.backfill_copied}"
+        )
+    say(f"summary written to {shown(SUMMARY)}")
+    if not summary.verified:
+        for problem in summary.mismatch_examples:
+            print(f"  {problem}", file=sys.stderr)
+        print("e2e: FAILED: a target does not match the source", file=sys.stderr)
+        return 1
+    say("OK: every target verified item by item")
+    return 0
+
+
+def deploy() -> dict[str, Any]:
+    with step("tflocal init (examples/multi-region)"):
+        tflocal("init", "-input=false", "-upgrade", "-no-color", example=EXAMPLE)
+    with step("tflocal apply of examples/multi-region") as notes:
+        applied = tflocal("apply", "-auto-approve", "-input=false", "-no-color", *VARIABLES, example=EXAMPLE)
+        notes += [line.strip(". ") for line in applied.splitlines() if line.startswith("Apply complete!")]
+    outputs: dict[str, Any] = {
+        name: value["value"]
+        for name, value in json.loads(tflocal("output", "-json", example=EXAMPLE)).items()
+    }
+    return outputs
+
+
+def exercise(
+    endpoint: str, outputs: dict[str, Any], csv: str, timeout: float, summary: MultiRegionSummary
+) -> None:
+    summary.source = outputs["source_table_name"]
+    TARGETS_JSON.parent.mkdir(parents=True, exist_ok=True)
+    TARGETS_JSON.write_text(json.dumps(outputs["replica_targets"], indent=1))
+    targets = parse_targets(TARGETS_JSON.read_text(), "replica_targets output")
+    session = boto3.session.Session()
+    source = session.client("dynamodb", endpoint_url=endpoint)
+    # Each target as the function reaches it: its region, and its writer role with the external ID.
+    clients = {target.name: dynamodb_client(target, Config(), session, endpoint) for target in targets}
+    for target in targets:
+        arn = outputs["replica_targets"][target.name]["table_arn"]
+        summary.targets[target.name] = TargetSummary(region=arn.split(":")[3], account=arn.split(":")[4])
+
+    started = time.monotonic()
+    with step(f"load {csv} into {summary.source} (loader/load_logfile.py)") as notes:
+        output = run(
+            [sys.executable, "loader/load_logfile.py", summary.source, csv, "--quiet"],
+            env={"AWS_ENDPOINT_URL": endpoint},
+        )
+        notes.append(output.strip().splitlines()[-1] if output.strip() else "")
+    expected = scan(source, summary.source)
+    summary.source_items = len(expected)
+    with step("wait until every target equals the source, item by item") as notes:
+        for target in targets:
+            converge(clients[target.name], target, expected, timeout, started)
+            seconds = round(time.monotonic() - started, 2)
+            summary.targets[target.name].convergence_seconds = seconds
+            notes.append(f"{target.name} after {seconds:.2f} s")
+    with step("the function's log lines, by target") as notes:
+        for name, lines in logged_batches(session, endpoint, outputs["lambda_function_name"]).items():
+            if name in summary.targets:
+                summary.targets[name].logged_batches = lines
+            notes.append(f"{name}: {lines}")
+    for target in targets:
+        backfill_target(endpoint, clients[target.name], target, expected, summary)
+    problems: list[str] = []
+    for target in targets:
+        problems += verify_target(endpoint, clients[target.name], target, expected, summary)
+    summary.mismatch_examples = problems[:20]
+    summary.verified = not problems and all(
+        t.mismatches == 0 and t.replica_items == summary.source_items and t.verify_exit == 0
+        for t in summary.targets.values()
+    )
+
+
+def converge(
+    replica: Any, target: ReplicaTarget, expected: dict[str, Item], timeout: float, started: float
+) -> None:
+    while True:
+        found = scan(replica, target.table_name)
+        if found == expected:
+            return
+        if time.monotonic() - started > timeout:
+            raise E2EError(
+                f"target {target.name} has {len(found)} of {len(expected)} items after {timeout:.0f} s; "
+                f"the first differences: {differences(expected, found)[:5]}; function log in {shown(LOG)}"
+            )
+        time.sleep(0.5)
+
+
+def logged_batches(session: boto3.session.Session, endpoint: str, function: str) -> dict[str, int]:
+    """The function's JSON log lines by the target they name (LocalStack stores them just after each
+    invocation: read until two reads agree)."""
+    logs = session.client("logs", endpoint_url=endpoint)
+    counts: dict[str, int] = {}
+    for _ in range(10):
+        found: dict[str, int] = {}
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{function}")
+        for event in (event for page in pages for event in page["events"]):
+            if event["message"].startswith("{"):
+                name = json.loads(event["message"]).get("target", "?")
+                found[name] = found.get(name, 0) + 1
+        if found and found == counts:
+            break
+        counts = found
+        time.sleep(1)
+    return counts
+
+
+def backfill_target(
+    endpoint: str, replica: Any, target: ReplicaTarget, expected: dict[str, Item], summary: MultiRegionSummary
+) -> None:
+    """Items the target lacks (as if it had been added after they were written): backfill copies them."""
+    with step(f"target {target.name}: {BACKFILL_SLICE} items deleted by hand, ddb-replica backfill") as notes:
+        for key in sorted(expected)[:BACKFILL_SLICE]:
+            replica.delete_item(TableName=target.table_name, Key={"PK": {"S": key}})
+        state = ROOT / "build" / f"e2e-backfill-{target.name}"
+        args = ["--targets-json", str(TARGETS_JSON), "--target", target.name, "--state-dir", str(state)]
+        output = run(
+            [str(VENV_BIN / "ddb-replica"), "backfill", "--source", summary.source, *args, "--quiet"],
+            env={"AWS_ENDPOINT_URL": endpoint},
+        )
+        line = next((line for line in output.splitlines() if " copied " in line), "")
+        copied = int(line.split(" copied ")[1].split(",")[0]) if line else 0
+        summary.targets[target.name].backfill_copied = copied
+        notes.append(line.split(": ", 1)[-1])
+        if copied != BACKFILL_SLICE:
+            raise E2EError(
+                f"target {target.name}: the backfill copied {copied}, not {BACKFILL_SLICE}: {line}"
+            )
+
+
+def verify_target(
+    endpoint: str, replica: Any, target: ReplicaTarget, expected: dict[str, Item], summary: MultiRegionSummary
+) -> list[str]:
+    with step(f"target {target.name}: ddb-replica verify, then item by item here") as notes:
+        command = [str(VENV_BIN / "ddb-replica"), "verify", "--source", summary.source]
+        command += ["--targets-json", str(TARGETS_JSON), "--target", target.name, "--json"]
+        log("$ " + " ".join(command))
+        environ = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+        result = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
+        log(result.stdout + result.stderr + f"(exit {result.returncode})")
+        found = scan(replica, target.table_name)
+        problems = [f"{target.name}: {problem}" for problem in differences(expected, found)]
+        result_summary = summary.targets[target.name]
+        result_summary.verify_exit = result.returncode
+        result_summary.replica_items = len(found)
+        result_summary.mismatches = len(problems)
+        notes.append(f"verify exit {result.returncode}, {len(found)} items, {len(problems)} mismatches")
+    return problems
