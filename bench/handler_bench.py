@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
+import botocore.client
 
 # the two handlers, and the event factory of the tests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda_src"))
@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
 import ddbreplica_lambda
 import lab_handler
 from stream_events import (
+    REGION,
     REPLICA,
     FakeContext,
     SourceTable,
@@ -107,23 +108,30 @@ def workshop_event(records: int) -> tuple[dict[str, Any], SourceTable]:
 
 
 def count_write_calls() -> list[str]:
-    """Record write operations of every client made from now on by boto3's default session."""
+    """Record the DynamoDB write operations of every client, whatever session made it (the handler makes
+    one client per target, each from its own session)."""
     calls: list[str] = []
+    client_class: Any = botocore.client.BaseClient  # the stubs do not declare _make_api_call
+    original = client_class._make_api_call
 
-    def record(model: Any, **_: Any) -> None:
-        if model.name in WRITE_OPERATIONS:
-            calls.append(model.name)
+    def recording(self: Any, operation_name: str, api_params: Any) -> Any:
+        if self.meta.service_model.service_name == "dynamodb" and operation_name in WRITE_OPERATIONS:
+            calls.append(operation_name)
+        return original(self, operation_name, api_params)
 
-    boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", record)
+    client_class._make_api_call = recording
     return calls
 
 
-def run_once(handler: Handler, event: dict[str, Any], source: SourceTable, calls: list[str]) -> float:
-    """One invocation on an empty replica; its CPU seconds. Raises RunFailed."""
-    dynamodb().delete_table(TableName=REPLICA)
-    create_table(REPLICA, index_key=("GSI_1_PK", "S"))
+def run_once(
+    handler: Handler, event: dict[str, Any], source: SourceTable, calls: list[str], regions: Sequence[str]
+) -> float:
+    """One invocation on an empty replica in each region (one target each); its CPU seconds. Raises
+    RunFailed."""
+    for region in regions:
+        with contextlib.suppress(dynamodb(region).exceptions.ResourceNotFoundException):
+            dynamodb(region).delete_table(TableName=REPLICA)
+        create_table(REPLICA, index_key=("GSI_1_PK", "S"), region=region)
     calls.clear()
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
@@ -132,18 +140,43 @@ def run_once(handler: Handler, event: dict[str, Any], source: SourceTable, calls
         cpu = time.process_time() - started
     if "Traceback" in output.getvalue() or response not in (None, {"batchItemFailures": []}):
         raise RunFailed(f"response {response!r}, output {output.getvalue()[-2000:]}")
-    if scan(REPLICA) != source.items():
-        raise RunFailed("the replica differs from the source")
+    if any(scan(REPLICA, region=region) != source.items() for region in regions):
+        raise RunFailed("a replica differs from the source")
     return cpu
 
 
-def measure(handler: Handler, event: dict[str, Any], source: SourceTable, repeat: int) -> Figures:
-    calls = count_write_calls()
+def measure(
+    handler: Handler,
+    event: dict[str, Any],
+    source: SourceTable,
+    repeat: int,
+    calls: list[str],
+    regions: Sequence[str] = (REGION,),
+) -> Figures:
+    """The handler's figures with one target per region (REPLICA_TARGETS when more than one)."""
+    if len(regions) > 1:
+        targets = {region: {"table_name": REPLICA, "region": region} for region in regions}
+        os.environ["REPLICA_TARGETS"] = json.dumps(targets)
     ddbreplica_lambda.replica_client.cache_clear()
-    run_once(handler, event, source, calls)  # warm-up: imports, the container's client, moto's caches
+    try:
+        return _measure(handler, event, source, repeat, calls, regions)
+    finally:
+        os.environ.pop("REPLICA_TARGETS", None)
+        ddbreplica_lambda.replica_client.cache_clear()
+
+
+def _measure(
+    handler: Handler,
+    event: dict[str, Any],
+    source: SourceTable,
+    repeat: int,
+    calls: list[str],
+    regions: Sequence[str],
+) -> Figures:
+    run_once(handler, event, source, calls, regions)  # warm-up: imports, the container's clients, moto
     runs, write_calls = [], set()
     for _ in range(repeat):
-        runs.append(run_once(handler, event, source, calls) / len(event["Records"]) * 1e6)
+        runs.append(run_once(handler, event, source, calls, regions) / len(event["Records"]) * 1e6)
         write_calls.add(len(calls))
     if len(write_calls) != 1:
         raise RunFailed(f"write calls differ between runs: {sorted(write_calls)}")
@@ -153,9 +186,9 @@ def measure(handler: Handler, event: dict[str, Any], source: SourceTable, repeat
 def table(figures: dict[str, Figures], records: int, repeat: int) -> str:
     calls, cpu = f"write calls / {records} records", f"CPU µs / record (best of {repeat})"
     lines = [
-        f"{'handler':<8} {calls:>28} {cpu:>32}",
+        f"{'handler':<16} {calls:>28} {cpu:>32}",
         *(
-            f"{name:<8} {result.write_calls:>28} {result.cpu_us_per_record:>32.1f}"
+            f"{name:<16} {result.write_calls:>28} {result.cpu_us_per_record:>32.1f}"
             for name, result in figures.items()
         ),
     ]
@@ -170,16 +203,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name, value in ENVIRONMENT.items():
         os.environ.setdefault(name, value)
-    handlers: dict[str, Handler] = {
-        "ours": ddbreplica_lambda.lambda_handler,
-        "lab": lab_handler.lambda_handler,
+    # Each handler with its replicas, one per region: the lab's and ours with one, ours with 2 and 3 targets.
+    handlers: dict[str, tuple[Handler, tuple[str, ...]]] = {
+        "ours": (ddbreplica_lambda.lambda_handler, (REGION,)),
+        "lab": (lab_handler.lambda_handler, (REGION,)),
+        "ours, 2 targets": (ddbreplica_lambda.lambda_handler, (REGION, "eu-west-1")),
+        "ours, 3 targets": (ddbreplica_lambda.lambda_handler, (REGION, "eu-west-1", "ap-southeast-2")),
     }
     try:
         with moto_aws(fast_items=False):  # moto as earlier runs measured it (figures stay comparable)
             event, source = workshop_event(args.records)
-            create_table(REPLICA, index_key=("GSI_1_PK", "S"))
+            calls = count_write_calls()
             figures = {
-                name: measure(handler, event, source, args.repeat) for name, handler in handlers.items()
+                name: measure(handler, event, source, args.repeat, calls, regions)
+                for name, (handler, regions) in handlers.items()
             }
     except Exception as error:
         print(f"benchmark run failed: {type(error).__name__}: {error}", file=sys.stderr)

@@ -145,6 +145,26 @@ def markdown(results: dict[str, Any]) -> str:
             "<= 0.2x",
         ),
         (
+            "handler write calls / 100 records, 2 targets",
+            handler.get("ours, 2 targets", {}).get("write_calls"),
+            ours_h.get("write_calls"),
+            "(1 target)",
+            "",
+        ),
+        (
+            "handler CPU µs / record, 3 targets",
+            handler.get("ours, 3 targets", {}).get("cpu_us_per_record"),
+            ours_h.get("cpu_us_per_record"),
+            fmt(
+                _ratio(
+                    handler.get("ours, 3 targets", {}).get("cpu_us_per_record"),
+                    ours_h.get("cpu_us_per_record"),
+                )
+            )
+            + "x of 1 target",
+            "",
+        ),
+        (
             "pipeline convergence s (2000 rows)",
             pipeline.get("convergence_seconds"),
             pipeline.get("poll_bound_seconds"),

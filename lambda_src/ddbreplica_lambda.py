@@ -55,6 +55,21 @@ RETRYABLE_ERRORS = frozenset(
 )
 # Refusals of one item: a request that holds it is written item by item, and only that key fails.
 REFUSED_ERRORS = frozenset({"ValidationException", "ItemCollectionSizeLimitExceededException"})
+# A target that cannot be written at all (its table is missing, its writer role cannot be assumed, the writes
+# or its key are denied): its records fail, the other targets are written; the invocation fails only when no
+# target could be written. Any other error (a defect of the request) still fails the invocation at once.
+UNAVAILABLE_TARGET_ERRORS = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "KMSAccessDeniedException",
+        "KMSDisabledException",
+        "KMSInvalidStateException",
+        "KMSNotFoundException",
+        "ExpiredTokenException",
+    }
+)
 # Connect and read timeouts, dropped connections: retried like throttling, within the time left.
 TRANSIENT_TRANSPORT_ERRORS = (TransportConnectionError, HTTPClientError)
 
@@ -208,6 +223,8 @@ class Tally:
     failures: int = 0
     out_of_time: bool = False  # the alarm ended the writing
     errors: list[dict[str, str]] = field(default_factory=list)
+    target_error: str | None = None  # why the target could not be written at all (logged on its own)
+    unavailable: Exception | None = None  # that error, raised when no target could be written
 
 
 # --- parse -------------------------------------------------------------------------------------------
@@ -365,17 +382,24 @@ def write(changes: Sequence[Change], target: Target, tally: Tally) -> frozenset[
             _write_batches(changes, target, tally, landed)
     except OutOfTime:
         tally.out_of_time = True
-    except (ClientError, BotoCoreError) as error:
-        # Neither retryable nor a refusal of one item (a missing table, a role that cannot be assumed, a
-        # denied write): this target's records fail; the other targets are written all the same.
-        tally.errors.append({"error": unwritable(error, target)})
+    except ClientError as error:
+        if not is_unavailable(error):
+            raise
+        # A missing table, a role that cannot be assumed, a denied write: this target's records fail; the
+        # other targets are written all the same.
+        tally.target_error, tally.unavailable = unwritable(error, target), error
     return frozenset(landed)
 
 
-def unwritable(error: ClientError | BotoCoreError, target: Target) -> str:
+def is_unavailable(error: ClientError) -> bool:
+    """The target cannot be written at all: see UNAVAILABLE_TARGET_ERRORS; any failure to assume its role."""
+    return error.operation_name == "AssumeRole" or _error_code(error) in UNAVAILABLE_TARGET_ERRORS
+
+
+def unwritable(error: ClientError, target: Target) -> str:
     """One line that names the target, and the role when assuming it failed."""
     text = f"{type(error).__name__}: {error}"
-    if isinstance(error, ClientError) and error.operation_name == "AssumeRole":
+    if error.operation_name == "AssumeRole":
         return (
             f"target {target.label}: cannot assume {target.role_arn} ({text}); check that the role "
             "exists and trusts this function's role, with the same external ID"
@@ -569,6 +593,11 @@ def replicate(event: Mapping[str, Any], *targets: Target) -> BatchResponse:
             landed = write(changes, _share(target, len(targets) - index), tally)
             tally.failures = len(report(parsed, landed)["batchItemFailures"])
             landed_everywhere = landed if landed_everywhere is None else landed_everywhere & landed
+        unavailable = [tally.unavailable for tally in tallies if tally.unavailable is not None]
+        if changes and len(unavailable) == len(tallies):
+            # No target could be written: a function error (Lambda's Errors metric, bisection), as a
+            # single replica's missing table always was.
+            raise unavailable[0]
         return report(parsed, landed_everywhere or frozenset())
     except Exception as error:
         for tally in tallies:
@@ -610,6 +639,7 @@ def _log(target: Target, tally: Tally, started: float) -> None:
         "retries": tally.retries,
         "failures": tally.failures,
         "out_of_time": tally.out_of_time,
+        "target_error": tally.target_error,
         "errors": tally.errors[:MAX_LOGGED_ERRORS],
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }

@@ -71,8 +71,10 @@ def parse_targets(text: str, origin: str) -> tuple[ReplicaTarget, ...]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise TargetError(f"{origin}: not JSON ({error}); expected the replica_targets output") from None
-    if isinstance(document, dict) and isinstance(document.get("value"), dict | list):
-        document = document["value"]  # `terraform output -json` without the output name: {"value": ...}
+    if isinstance(document, dict) and set(document) >= {"value", "type"}:
+        document = document["value"]  # one entry of `terraform output -json`: {"sensitive", "type", "value"}
+    if isinstance(document, dict) and "table_name" in document:
+        document = [document]  # one target (the replica-target module's `target` output)
     if isinstance(document, dict):
         entries = [_with_name(name, entry, origin) for name, entry in document.items()]
     elif isinstance(document, list):
@@ -103,17 +105,19 @@ def target_from(entry: object, where: str) -> ReplicaTarget:
     name, table = _text(entry, "name", where), _text(entry, "table_name", where)
     if name is None or table is None:
         raise TargetError(f"{where}: name and table_name are required")
-    role_arn = _text(entry, "role_arn", where)
+    role_arn, external_id = _text(entry, "role_arn", where), _text(entry, "external_id", where)
     if role_arn is not None and not ROLE_ARN.match(role_arn):
         raise TargetError(
             f"{where}: role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
         )
+    if external_id is not None and role_arn is None:
+        raise TargetError(f"{where}: external_id is sent when assuming role_arn; give the role too")
     return ReplicaTarget(
         name=name,
         table_name=table,
         region=_text(entry, "region", where),
         role_arn=role_arn,
-        external_id=_text(entry, "external_id", where),
+        external_id=external_id,
     )
 
 

@@ -681,6 +681,12 @@ def main(argv: list[str] | None = None) -> int:
         default="workshop",
         help="workshop: the lab (default); multi-region: one stream, replicas in two regions and accounts",
     )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="multi-region only: a name for its tables (NAME and NAME_replica; default logfile and "
+        "logfile_replica), so that a test can run it beside the workshop's",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the stack deployed (no destroy)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence")
     parser.add_argument(
@@ -707,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.example == "multi-region":
         from e2e_multi_region import run_multi_region
 
-        return run_multi_region(endpoint, args.csv, args.keep, args.timeout)
+        return run_multi_region(endpoint, args.csv, args.keep, args.timeout, args.name)
     try:
         with localstack(endpoint):
             summary = lab(endpoint, args.csv, args.keep, args.timeout, args.pre_stream_rows)

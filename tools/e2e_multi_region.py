@@ -81,13 +81,16 @@ class MultiRegionSummary:
     mismatch_examples: list[str] = field(default_factory=list)
 
 
-def run_multi_region(endpoint: str, csv: str, keep: bool, timeout: float) -> int:
+def run_multi_region(endpoint: str, csv: str, keep: bool, timeout: float, name: str | None = None) -> int:
     summary = MultiRegionSummary(example="multi-region", csv=csv)
+    variables = [*VARIABLES]
+    if name is not None:
+        variables += ["-var", f"source_table_name={name}", "-var", f"replica_table_name={name}_replica"]
     try:
         with localstack(endpoint):
             deployed = False
             try:
-                outputs = deploy()
+                outputs = deploy(variables)
                 deployed = True
                 exercise(endpoint, outputs, csv, timeout, summary)
             finally:
@@ -98,7 +101,7 @@ def run_multi_region(endpoint: str, csv: str, keep: bool, timeout: float) -> int
                             "-auto-approve",
                             "-input=false",
                             "-no-color",
-                            *VARIABLES,
+                            *variables,
                             example=EXAMPLE,
                         )
     except E2EError as error:
@@ -123,11 +126,11 @@ def run_multi_region(endpoint: str, csv: str, keep: bool, timeout: float) -> int
     return 0
 
 
-def deploy() -> dict[str, Any]:
+def deploy(variables: list[str]) -> dict[str, Any]:
     with step("tflocal init (examples/multi-region)"):
         tflocal("init", "-input=false", "-upgrade", "-no-color", example=EXAMPLE)
     with step("tflocal apply of examples/multi-region") as notes:
-        applied = tflocal("apply", "-auto-approve", "-input=false", "-no-color", *VARIABLES, example=EXAMPLE)
+        applied = tflocal("apply", "-auto-approve", "-input=false", "-no-color", *variables, example=EXAMPLE)
         notes += [line.strip(". ") for line in applied.splitlines() if line.startswith("Apply complete!")]
     outputs: dict[str, Any] = {
         name: value["value"]
@@ -161,11 +164,10 @@ def exercise(
     expected = scan(source, summary.source)
     summary.source_items = len(expected)
     with step("wait until every target equals the source, item by item") as notes:
+        converged = converge(clients, targets, expected, timeout, started)
         for target in targets:
-            converge(clients[target.name], target, expected, timeout, started)
-            seconds = round(time.monotonic() - started, 2)
-            summary.targets[target.name].convergence_seconds = seconds
-            notes.append(f"{target.name} after {seconds:.2f} s")
+            summary.targets[target.name].convergence_seconds = converged[target.name]
+            notes.append(f"{target.name} after {converged[target.name]:.2f} s")
     with step("the function's log lines, by target") as notes:
         for name, lines in logged_batches(session, endpoint, outputs["lambda_function_name"]).items():
             if name in summary.targets:
@@ -184,18 +186,26 @@ def exercise(
 
 
 def converge(
-    replica: Any, target: ReplicaTarget, expected: dict[str, Item], timeout: float, started: float
-) -> None:
-    while True:
-        found = scan(replica, target.table_name)
-        if found == expected:
-            return
-        if time.monotonic() - started > timeout:
-            raise E2EError(
-                f"target {target.name} has {len(found)} of {len(expected)} items after {timeout:.0f} s; "
-                f"the first differences: {differences(expected, found)[:5]}; function log in {shown(LOG)}"
-            )
+    clients: dict[str, Any],
+    targets: tuple[ReplicaTarget, ...],
+    expected: dict[str, Item],
+    timeout: float,
+    started: float,
+) -> dict[str, float]:
+    """Poll every target until each equals the source; the seconds from ``started`` at which each did."""
+    converged: dict[str, float] = {}
+    while len(converged) < len(targets):
+        for target in (target for target in targets if target.name not in converged):
+            found = scan(clients[target.name], target.table_name)
+            if found == expected:
+                converged[target.name] = round(time.monotonic() - started, 2)
+            elif time.monotonic() - started > timeout:
+                raise E2EError(
+                    f"target {target.name} has {len(found)} of {len(expected)} items after {timeout:.0f} s; "
+                    f"the first differences: {differences(expected, found)[:5]}; function log in {shown(LOG)}"
+                )
         time.sleep(0.5)
+    return converged
 
 
 def logged_batches(session: boto3.session.Session, endpoint: str, function: str) -> dict[str, int]:

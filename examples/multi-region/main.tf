@@ -92,4 +92,6 @@ module "replica_other_account" {
   replicator_role_arn = module.replication.lambda_role_arn
   operator_role_arns  = var.operator_role_arns
   external_id         = var.external_id
+  # ddb-replica backfill|verify reach this target through the writer role (make e2e does).
+  writer_role_allow_verify = true
 }

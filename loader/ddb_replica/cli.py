@@ -155,7 +155,8 @@ def add_target_arguments(command: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--replica-role-arn",
         default=None,
-        help="a role to assume for the replica (its account's writer role; default: your credentials)",
+        help="a role to assume for the replica (its account's writer role; default: your credentials); "
+        "STS is called at $AWS_ENDPOINT_URL_STS or $AWS_ENDPOINT_URL when set",
     )
     where.add_argument("--replica-external-id", default=None, help="the external ID the role requires")
     where.add_argument(
@@ -174,6 +175,10 @@ def replica_target(args: argparse.Namespace) -> ReplicaTarget:
             raise OpsError("--target needs --targets-json (the module's replica_targets output)")
         if args.replica is None:
             raise OpsError("name the replica: --replica TABLE, or --targets-json FILE --target NAME")
+        if args.replica_external_id is not None and args.replica_role_arn is None:
+            raise OpsError(
+                "--replica-external-id is sent when assuming --replica-role-arn: give the role too"
+            )
         role = args.replica_role_arn
         return target_from(
             {
@@ -185,7 +190,11 @@ def replica_target(args: argparse.Namespace) -> ReplicaTarget:
             },
             "--replica-role-arn" if role and not ROLE_ARN.match(role) else "--replica",
         )
-    flags = [flag for flag in ("replica", "replica_region", "replica_role_arn") if getattr(args, flag)]
+    flags = [
+        flag
+        for flag in ("replica", "replica_region", "replica_role_arn", "replica_external_id")
+        if getattr(args, flag)
+    ]
     if flags:
         named = ", ".join("--" + flag.replace("_", "-") for flag in flags)
         raise OpsError(f"{named}: the target from --targets-json says where the replica is; drop {named}")
@@ -212,8 +221,7 @@ def open_tables(args: argparse.Namespace) -> tuple[Tables, TableInfo, TableInfo,
         target = replica_target(args)
     except TargetError as error:
         raise OpsError(str(error)) from None
-    args.replica = target.table_name  # for the checkpoint directory's name and the report lines
-    args.replica_place = target
+    args.replica = target.table_name  # for the report lines
     connection = Connection(args.endpoint_url, args.region)
     source = describe(connection.client(threads=1), args.source)
     replica = describe(connection.client(threads=1, target=target), target.table_name)
@@ -241,25 +249,26 @@ def open_tables(args: argparse.Namespace) -> tuple[Tables, TableInfo, TableInfo,
 # --- backfill ----------------------------------------------------------------------------------------
 
 
-def state_dir(args: argparse.Namespace) -> Path:
-    """One directory per pair of tables: a replica of the same name in another region or account (another
-    target) has its own."""
+def state_dir(args: argparse.Namespace, source: TableInfo, replica: TableInfo) -> Path:
+    """One directory per pair of tables, however the replica was named (flags or --targets-json): a replica
+    in another region or account than the source (another target) adds them, read from its table ARN."""
     if args.state_dir is not None:
         return Path(args.state_dir)
-    target: ReplicaTarget | None = getattr(args, "replica_place", None)
-    where = [target.region or "", target.role_arn.split(":")[4] if target.role_arn else ""] if target else []
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join([args.source, args.replica, *filter(None, where)]))
+    # arn:<partition>:dynamodb:<region>:<account>:table/<name>
+    source_place, replica_place = source.arn.split(":")[3:5], replica.arn.split(":")[3:5]
+    where = replica_place if replica_place != source_place else []
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join([source.name, replica.name, *where]))
     return Path(".ddb-replica") / f"backfill-{safe}"
 
 
 def backfill(args: argparse.Namespace, console: Console) -> int:
-    tables, source, _replica, segments, workers = open_tables(args)
+    tables, source, replica, segments, workers = open_tables(args)
     if source.stream_view_type is None:
         console.problem(
             f"warning: {source.name} has no stream enabled: changes made after this backfill will not "
             f"reach the replica"
         )
-    checkpoints = Checkpoints(state_dir(args), source.name, tables.replica)
+    checkpoints = Checkpoints(state_dir(args, source, replica), source.name, tables.replica)
     states = checkpoints.resume(args.segments) if args.resume else checkpoints.start(segments)
     segments = len(states)
     workers = min(workers, segments) if args.workers is None else args.workers
@@ -431,6 +440,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.problem(f"error: {error}")
         return EXIT_NOTHING_DONE
     except ClientError as error:
+        if error.operation_name == "AssumeRole":
+            console.problem(
+                f"error: cannot assume the replica's role ({error}); check that it exists, trusts your "
+                "credentials (operator_role_arns of the replica-target module) and the external ID"
+            )
+            return EXIT_NOTHING_DONE
         console.problem(f"error: {permission_message(error) or error}")
         return EXIT_NOTHING_DONE if permission_message(error) else EXIT_FAILED
     except BotoCoreError as error:

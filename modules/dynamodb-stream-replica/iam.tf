@@ -73,14 +73,17 @@ locals {
           Action   = ["dynamodb:ListStreams"]
           Resource = ["*"]
         },
+      ],
+      length(local.own_account_targets) > 0 ? [
         {
           # The handler batches puts and deletes (BatchWriteItem) and falls back to single calls; it never reads.
+          # Only when the role writes a table itself: IAM refuses a statement without resources.
           Sid      = "WriteReplicaTable"
           Effect   = "Allow"
           Action   = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
           Resource = [for t in local.own_account_targets : t.table_arn]
         },
-      ],
+      ] : [],
       length(local.writer_role_arns) > 0 ? [
         {
           # A target in another account is written through its writer role (replica-target module), which

@@ -94,6 +94,12 @@ resource "aws_lambda_function" "this" {
     }
 
     precondition {
+      # Lambda's environment holds 4 KB in all; the other variables take a few hundred bytes.
+      condition     = length(lookup(local.replica_environment, "REPLICA_TARGETS", "")) <= 3500
+      error_message = "replica_targets: the targets' description (REPLICA_TARGETS, ${length(lookup(local.replica_environment, "REPLICA_TARGETS", ""))} bytes) does not fit Lambda's 4 KB environment: use shorter names, table names or external IDs, or fewer targets per function."
+    }
+
+    precondition {
       condition     = fileexists(var.lambda_package_path)
       error_message = "lambda_package_path: ${var.lambda_package_path} does not exist. Build it first (make build writes dist/ddbreplica_lambda.zip)."
     }

@@ -241,6 +241,17 @@ variable "replica_targets" {
     condition     = alltrue([for t in var.replica_targets : t.role_arn == null ? true : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", t.role_arn))])
     error_message = "replica_targets: role_arn must be an IAM role ARN (the replica-target module's writer_role_arn)."
   }
+
+  validation {
+    # Unknown until the table exists (a first apply): then checked by the provider's own ARN, not here.
+    condition     = alltrue([for t in var.replica_targets : can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/", t.table_arn)) ? endswith(t.table_arn, ":table/${t.table_name}") : false])
+    error_message = "replica_targets: table_arn must be the DynamoDB table ARN of table_name (arn:<partition>:dynamodb:<region>:<account>:table/<table_name>): the function's role is granted that ARN and writes that name."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.replica_targets : t.external_id == null || t.role_arn != null])
+    error_message = "replica_targets: external_id is sent when assuming role_arn; a target without a role_arn cannot use one."
+  }
 }
 
 variable "replica_billing_mode" {

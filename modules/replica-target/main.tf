@@ -6,7 +6,10 @@ locals {
   create_writer_role = var.create && var.create_writer_role
   # arn:<partition>:iam::<account>:role/<path/name>
   replicator_arn_parts = try(split(":", var.replicator_role_arn), [])
-  writer_role_name     = coalesce(var.writer_role_name, "${substr(replace(var.table_name, ".", "-"), 0, 48)}-replica-writer")
+  # IAM names are global to the account: the default names the region too (one table name, two regions).
+  writer_role_name = coalesce(var.writer_role_name, "${substr(replace(var.table_name, ".", "-"), 0, 63 - length("-${data.aws_region.current.region}-writer"))}-${data.aws_region.current.region}-writer")
+  # ddb-replica's reads: by default only when an operator may assume the role (the function never reads).
+  allow_verify = var.writer_role_allow_verify != null ? var.writer_role_allow_verify : length(var.operator_role_arns) > 0
 }
 
 # Known at plan (unlike the table's ARN on a first apply): the replication module refuses a target configured twice,
@@ -102,7 +105,7 @@ locals {
           Resource = [module.table.table_arn]
         },
       ],
-      var.writer_role_allow_verify ? [
+      local.allow_verify ? [
         {
           # ddb-replica describes the replica, scans it (verify) and reads keys again (backfill, repair).
           Sid      = "ReadReplicaTableForVerify"

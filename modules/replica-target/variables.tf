@@ -168,7 +168,7 @@ variable "external_id" {
 }
 
 variable "writer_role_name" {
-  description = "Name of the writer role; default `<table_name>-replica-writer`."
+  description = "Name of the writer role; default `<table_name>-<region>-writer` (IAM names are global to the account), cut to 64 characters."
   type        = string
   default     = null
 }
@@ -180,8 +180,7 @@ variable "writer_role_permissions_boundary" {
 }
 
 variable "writer_role_allow_verify" {
-  description = "Whether the writer role may also read the replica table (DescribeTable, Scan, BatchGetItem) for `ddb-replica backfill|verify --replica-role-arn`. The function itself never reads."
+  description = "Whether the writer role may also read the replica table (DescribeTable, Scan, BatchGetItem) for `ddb-replica backfill|verify --replica-role-arn`. `null` (default): only when `operator_role_arns` names someone to run them; the function itself never reads, so without operators the role only writes."
   type        = bool
-  default     = true
-  nullable    = false
+  default     = null
 }

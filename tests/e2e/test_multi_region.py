@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,15 @@ def test_every_target_converges_backfills_and_verifies(localstack: str, tmp_path
         "E2E_LOG": str(log_path),
     }
     # WHEN the multi-region example runs end to end (apply, load, converge, backfill, verify, destroy)
-    command = [sys.executable, "tools/e2e.py", "--example", "multi-region", "--csv", str(csv)]
+    name = f"mr{uuid.uuid4().hex[:6]}"  # beside the workshop's e2e, which uses logfile
+    command = [sys.executable, "tools/e2e.py", "--example", "multi-region", "--csv", str(csv), "--name", name]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     output = result.stdout[-4000:] + result.stderr[-4000:]
     assert result.returncode == 0, output + (log_path.read_text()[-4000:] if log_path.exists() else "")
     # THEN each target, in its own region and account, has every item, and its backfill copied back the
     # items deleted from it by hand
     summary: dict[str, Any] = json.loads(summary_path.read_text())
-    assert summary["verified"] is True and summary["source_items"] == 200
+    assert summary["verified"] is True and summary["source_items"] == 200 and summary["source"] == name
     targets = summary["targets"]
     assert {name: (t["region"], t["account"]) for name, t in targets.items()} == {
         "eu": ("eu-west-1", "000000000000"),
@@ -53,7 +55,21 @@ def test_every_target_converges_backfills_and_verifies(localstack: str, tmp_path
     # AND the function's log lines name each target, once per batch
     batches = {target["logged_batches"] for target in targets.values()}
     assert len(batches) == 1 and batches.pop() >= 2  # 200 records: at least two batches of at most 100
-    # AND the stack is gone, in every region
+    # AND the stack is gone, in every region and account
     for region in ("us-east-1", "eu-west-1"):
         ddb = boto3.client("dynamodb", region_name=region, endpoint_url=localstack)
-        assert not {"logfile", "logfile_replica"} & set(ddb.list_tables()["TableNames"])
+        assert not {name, f"{name}_replica"} & set(ddb.list_tables()["TableNames"])
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=localstack)
+    role = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
+    credentials = sts.assume_role(RoleArn=role, RoleSessionName="e2e-check")["Credentials"]
+    other = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name="ap-southeast-2",
+    )
+    assert (
+        f"{name}_replica" not in other.client("dynamodb", endpoint_url=localstack).list_tables()["TableNames"]
+    )
+    roles = other.client("iam", endpoint_url=localstack).list_roles()["Roles"]
+    assert not [found["RoleName"] for found in roles if found["RoleName"].startswith(f"{name}_replica")]

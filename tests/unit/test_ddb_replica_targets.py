@@ -11,6 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.credentials import AssumeRoleCredentialFetcher
+from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src"))
 sys.path.insert(0, str(Path(__file__).parent))
@@ -21,6 +23,7 @@ from replica_targets import ReplicaTarget
 from stream_events import REGION, REPLICA, SOURCE, moto_aws, scan
 
 from loader.ddb_replica import cli
+from loader.ddb_replica.tables import TableInfo
 
 AU = "ap-southeast-2"
 WRITER_ROLE = "arn:aws:iam::222222222222:role/logfile-writer"
@@ -90,13 +93,18 @@ def test_backfill_and_verify_reach_a_replica_in_another_account_and_region(lab: 
 
 
 def test_each_target_has_its_own_checkpoints() -> None:
-    def directory(**flags: Any) -> Path:
-        args = argparse.Namespace(state_dir=None, source=SOURCE, replica=REPLICA, **flags)
-        return cli.state_dir(args)
+    def info(arn: str) -> TableInfo:
+        return TableInfo(arn.rsplit("/", 1)[1], arn, ("PK",), ("S",), 0, 0, None)
 
-    here = directory()
-    au = directory(replica_place=ReplicaTarget("au", REPLICA, AU, WRITER_ROLE))
-    eu = directory(replica_place=ReplicaTarget("eu", REPLICA, "eu-west-1"))
+    source = info("arn:aws:dynamodb:us-east-1:123456789012:table/logfile")
+
+    def directory(replica_arn: str) -> Path:
+        args = argparse.Namespace(state_dir=None)
+        return cli.state_dir(args, source, info(replica_arn))
+
+    here = directory("arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica")
+    au = directory("arn:aws:dynamodb:ap-southeast-2:222222222222:table/logfile_replica")
+    eu = directory("arn:aws:dynamodb:eu-west-1:123456789012:table/logfile_replica")
     assert here == Path(".ddb-replica/backfill-logfile-logfile_replica")
     assert au == Path(".ddb-replica/backfill-logfile-logfile_replica-ap-southeast-2-222222222222")
     assert len({here, au, eu}) == 3
@@ -115,6 +123,11 @@ def test_each_target_has_its_own_checkpoints() -> None:
             "--replica-role-arn: role_arn 'writer' is not",
         ),
         (["--targets-json", "/nonexistent/targets.json"], "--targets-json: cannot read /nonexistent"),
+        (["TARGETS", "--target", "au", "--replica-external-id", "x2"], "--replica-external-id: the target"),
+        (
+            ["--replica", REPLICA, "--replica-external-id", "x2"],
+            "--replica-external-id is sent when assuming",
+        ),
     ],
 )
 def test_a_target_that_cannot_be_used_stops_before_any_work(
@@ -128,3 +141,31 @@ def test_a_target_that_cannot_be_used_stops_before_any_work(
     code, out, err = lab.run("verify", "--source", SOURCE, *flags)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_a_role_that_cannot_be_assumed_stops_before_any_work_and_says_what_to_check(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN STS refuses the replica's role
+    def refuse(self: Any) -> Any:
+        error = {"Code": "AccessDenied", "Message": "not authorized to perform sts:AssumeRole"}
+        response: Any = {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+        raise ClientError(response, "AssumeRole")
+
+    monkeypatch.setattr(AssumeRoleCredentialFetcher, "_get_credentials", refuse)
+    # WHEN
+    code, out, err = lab.run(
+        "verify",
+        "--source",
+        SOURCE,
+        "--replica",
+        REPLICA,
+        "--replica-region",
+        AU,
+        "--replica-role-arn",
+        WRITER_ROLE,
+    )
+    # THEN nothing was done (exit 2), and the one line names the cause and what to check
+    assert (code, out) == (2, "")
+    assert err.startswith("error: cannot assume the replica's role (") and "AccessDenied" in err
+    assert "operator_role_arns" in err and len(err.splitlines()) == 1

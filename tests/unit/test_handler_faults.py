@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.compat import HTTPHeaders
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from moto.core.botocore_stubber import MockRawResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src"))
@@ -303,24 +303,39 @@ def test_single_writes_after_a_rejected_request_are_retried_when_throttled() -> 
 
 
 @pytest.mark.usefixtures("aws")
-def test_an_error_that_retrying_cannot_fix_fails_the_records_and_names_the_target(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # GIVEN no replica table
+def test_an_error_that_retrying_cannot_fix_fails_the_invocation(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN no replica table (the only target)
     source = SourceTable.create()
     source.put(item(1))
-    records = source.records()
-    # WHEN
-    response = run(records, dynamodb(), FakeContext())
-    # THEN the records are failed (Lambda retries them; other targets would still be written), and the
-    # log line says which target and why
-    assert response == failures(*sequence_numbers(records))
+    # WHEN / THEN the error propagates (Lambda retries the batch), and the log line says why and where
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        run(source.records(), dynamodb(), FakeContext())
     line = json.loads(capsys.readouterr().out)
     assert line["errors"] == [
         {
-            "error": f"target {REPLICA} (table {REPLICA}): ResourceNotFoundException: An error occurred "
-            "(ResourceNotFoundException) when calling the BatchWriteItem operation: Requested resource "
-            "not found"
+            "error": "ResourceNotFoundException: An error occurred (ResourceNotFoundException) when calling "
+            "the BatchWriteItem operation: Requested resource not found"
         }
     ]
-    assert (line["target"], line["records"], line["write_calls"], line["failures"]) == (REPLICA, 1, 1, 1)
+    assert line["target_error"].startswith(f"target {REPLICA} (table {REPLICA}): ResourceNotFoundException")
+    assert (line["records"], line["write_calls"], line["failures"]) == (1, 1, 1)
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_defect_of_the_request_fails_the_invocation_even_with_other_targets() -> None:
+    # GIVEN a replica client that cannot even build the request (a defect, not a state of the target)
+    create_table(REPLICA)
+    source = SourceTable.create()
+    source.put(item(1))
+
+    class Broken(FaultyClient):
+        def batch_write_item(self, **request: Any) -> Any:
+            raise ParamValidationError(report="Invalid type for parameter RequestItems")
+
+    targets = [
+        replica.Target(dynamodb(), REPLICA, FakeContext(), name="here"),
+        replica.Target(Broken(dynamodb()).as_client(), REPLICA, FakeContext(), name="broken"),
+    ]
+    # WHEN / THEN it raises: never a quiet report of failed records
+    with pytest.raises(ParamValidationError):
+        replica.replicate(lambda_event(source.records()), *targets)

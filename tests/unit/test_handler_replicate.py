@@ -296,6 +296,7 @@ def test_lambda_handler_writes_to_the_configured_table_with_one_client(
         "retries": 0,
         "failures": 0,
         "out_of_time": False,
+        "target_error": None,
         "errors": [],
     }
     assert lines[1] == lines[0] | {"records": 1, "puts": 0, "deletes": 1}
@@ -376,6 +377,7 @@ def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[s
         "retries": 0,
         "failures": 2,
         "out_of_time": False,
+        "target_error": None,
     }
 
 

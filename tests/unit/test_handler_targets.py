@@ -14,6 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.credentials import AssumeRoleCredentialFetcher
+from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src"))
 sys.path.insert(0, str(Path(__file__).parent))
@@ -201,11 +202,10 @@ def test_a_role_that_cannot_be_assumed_fails_the_records_and_is_named_while_othe
     assert remote_items(AU) == []
     # AND the other target's log line names the role and the target
     here, au = log_lines(capsys)
-    assert (here["target"], here["failures"], here["errors"]) == ("here", 0, [])
-    assert (au["target"], au["failures"], au["puts"]) == ("au", 2, 2)
-    (error,) = au["errors"]
-    assert error["error"].startswith(f"target au: cannot assume {WRITER_ROLE} (ClientError: ")
-    assert "AccessDenied" in error["error"]
+    assert (here["target"], here["failures"], here["errors"], here["target_error"]) == ("here", 0, [], None)
+    assert (au["target"], au["failures"], au["puts"], au["errors"]) == ("au", 2, 2, [])
+    assert au["target_error"].startswith(f"target au: cannot assume {WRITER_ROLE} (ClientError: ")
+    assert "AccessDenied" in au["target_error"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -231,7 +231,21 @@ def test_a_missing_target_table_fails_the_records_and_a_replay_after_the_fix_lan
     assert second == failures()
     assert scan(REPLICA) == scan(REPLICA, region=EU) == [item(2)]
     first_eu = log_lines(capsys)[1]
-    assert first_eu["target"] == "eu" and "ResourceNotFoundException" in first_eu["errors"][0]["error"]
+    assert first_eu["target"] == "eu" and "ResourceNotFoundException" in first_eu["target_error"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_when_no_target_can_be_written_the_invocation_fails() -> None:
+    # GIVEN two targets whose tables are both missing
+    targets = [
+        replica.Target(dynamodb(), REPLICA, FakeContext(), name="here"),
+        replica.Target(dynamodb(EU), REPLICA, FakeContext(), name="eu"),
+    ]
+    source = SourceTable.create()
+    source.put(item(1))
+    # WHEN / THEN a function error (Lambda's Errors metric and bisection see it), not a quiet report
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        replica.replicate(lambda_event(source.records()), *targets)
 
 
 @pytest.mark.usefixtures("aws")

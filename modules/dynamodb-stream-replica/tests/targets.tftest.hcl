@@ -243,3 +243,49 @@ run "rejects_a_role_that_is_not_a_role_arn" {
 
   expect_failures = [var.replica_targets]
 }
+
+run "only_targets_in_other_accounts_need_no_table_statement" {
+  command = apply
+
+  variables {
+    create_replica_table = false
+    replica_targets = [
+      {
+        name        = "au"
+        table_name  = "logfile_replica"
+        table_arn   = "arn:aws:dynamodb:ap-southeast-2:222222222222:table/logfile_replica"
+        role_arn    = "arn:aws:iam::222222222222:role/logfile_replica-ap-southeast-2-writer"
+        external_id = "lab-42"
+      },
+    ]
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid if startswith(s.Sid, "WriteReplica") || startswith(s.Sid, "Assume")] == ["AssumeTargetWriterRoles"]
+    error_message = "No table of this account to write: no WriteReplicaTable statement (IAM refuses one without resources), only the AssumeRole."
+  }
+}
+
+run "rejects_a_table_arn_of_another_table" {
+  command = plan
+
+  variables {
+    replica_targets = [
+      { name = "eu", table_name = "logfile_replica", table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/other" },
+    ]
+  }
+
+  expect_failures = [var.replica_targets]
+}
+
+run "rejects_an_external_id_without_a_role" {
+  command = plan
+
+  variables {
+    replica_targets = [
+      { name = "eu", table_name = "logfile_replica", table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/logfile_replica", external_id = "x1" },
+    ]
+  }
+
+  expect_failures = [var.replica_targets]
+}

@@ -86,11 +86,15 @@ run "writer_role_trusts_the_replicator_role_only_with_the_external_id" {
 
   assert {
     condition = { for s in jsondecode(aws_iam_role_policy.writer[0].policy).Statement : s.Sid => [s.Action, s.Resource] } == {
-      WriteReplicaTable         = [["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"], ["arn:aws:dynamodb:ap-southeast-2:222222222222:table/logfile_replica"]]
-      ReadReplicaTableForVerify = [["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"], ["arn:aws:dynamodb:ap-southeast-2:222222222222:table/logfile_replica"]]
-      UseTableKeyViaDynamoDB    = [["kms:Decrypt"], ["arn:aws:kms:ap-southeast-2:222222222222:key/5678abcd-12ab-34cd-56ef-1234567890ab"]]
+      WriteReplicaTable      = [["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"], ["arn:aws:dynamodb:ap-southeast-2:222222222222:table/logfile_replica"]]
+      UseTableKeyViaDynamoDB = [["kms:Decrypt"], ["arn:aws:kms:ap-southeast-2:222222222222:key/5678abcd-12ab-34cd-56ef-1234567890ab"]]
     }
-    error_message = "The writer role covers that table and its key only."
+    error_message = "The writer role covers that table and its key only; no reads when only the function (which never reads) may assume it."
+  }
+
+  assert {
+    condition     = aws_iam_role.writer[0].name == "logfile_replica-ap-southeast-2-writer"
+    error_message = "The default role name names the region (IAM names are global to the account)."
   }
 
   assert {
@@ -104,19 +108,21 @@ run "writer_role_trusts_the_replicator_role_only_with_the_external_id" {
   }
 }
 
-run "writer_role_without_verify_reads_and_without_external_id" {
+run "operators_may_read_for_verify_without_external_id" {
   command = apply
 
   variables {
-    create_writer_role       = true
-    replicator_role_arn      = "arn:aws:iam::123456789012:role/ddbreplica_lambda-us-east-1"
-    operator_role_arns       = ["arn:aws:iam::123456789012:role/operator"]
-    writer_role_allow_verify = false
+    create_writer_role  = true
+    replicator_role_arn = "arn:aws:iam::123456789012:role/ddbreplica_lambda-us-east-1"
+    operator_role_arns  = ["arn:aws:iam::123456789012:role/operator"]
   }
 
   assert {
-    condition     = [for s in jsondecode(aws_iam_role_policy.writer[0].policy).Statement : s.Sid] == ["WriteReplicaTable"]
-    error_message = "writer_role_allow_verify = false leaves the writes only."
+    condition = { for s in jsondecode(aws_iam_role_policy.writer[0].policy).Statement : s.Sid => [s.Action, s.Resource] } == {
+      WriteReplicaTable         = [["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"], ["arn:aws:dynamodb:ap-southeast-2:222222222222:table/logfile_replica"]]
+      ReadReplicaTableForVerify = [["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"], ["arn:aws:dynamodb:ap-southeast-2:222222222222:table/logfile_replica"]]
+    }
+    error_message = "With operators the role may also read that table for ddb-replica backfill|verify."
   }
 
   assert {
@@ -133,4 +139,20 @@ run "rejects_a_writer_role_without_a_replicator" {
   }
 
   expect_failures = [aws_iam_role.writer]
+}
+
+run "reads_can_be_turned_off_for_operators" {
+  command = apply
+
+  variables {
+    create_writer_role       = true
+    replicator_role_arn      = "arn:aws:iam::123456789012:role/ddbreplica_lambda-us-east-1"
+    operator_role_arns       = ["arn:aws:iam::123456789012:role/operator"]
+    writer_role_allow_verify = false
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.writer[0].policy).Statement : s.Sid] == ["WriteReplicaTable"]
+    error_message = "writer_role_allow_verify = false leaves the writes only."
+  }
 }
