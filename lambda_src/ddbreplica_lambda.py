@@ -651,7 +651,13 @@ def replica_client(target: replica_targets.ReplicaTarget) -> DynamoDBClient:
     """One low-level client per container and target: creating one costs tens of milliseconds (over a second
     at 128 MB), so the container makes them in Lambda's init phase, which the timeout does not count. A
     target's writer role is assumed on its first write, and again before its credentials expire."""
-    return replica_targets.dynamodb_client(target, CLIENT_CONFIG, boto3.session.Session())
+    return replica_targets.dynamodb_client(target, CLIENT_CONFIG, _session())
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session for every target's client: each session loads botocore's service models again."""
+    return boto3.session.Session()
 
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # running in Lambda (or our LocalStack executor): init phase

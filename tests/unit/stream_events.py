@@ -27,10 +27,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lambda_s
 import aws_limits
 import boto3
 import botocore.handlers
+import replica_targets
+from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 from ddbreplica_lambda import OutOfTime
 from moto import mock_aws
 from moto_serializer import fast_attribute_values
+from replica_targets import ReplicaTarget
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
 REGION = "us-east-1"
 SOURCE = "logfile"
 REPLICA = "logfile_replica"
+OTHER_ACCOUNT = "222222222222"  # a replica's account in the cross-account tests
+WRITER_ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/logfile-writer"
 
 type LambdaRecord = dict[str, Any]
 type KeySchema = Sequence[tuple[str, ScalarAttributeTypeType]]
@@ -71,6 +76,12 @@ def _shared(region: str = REGION) -> DynamoDBClient:
     return dynamodb(region)
 
 
+def other_account(region: str) -> DynamoDBClient:
+    """DynamoDB in account OTHER_ACCOUNT, through its writer role (moto keeps one backend per account)."""
+    target = ReplicaTarget("other-account", "any", region, WRITER_ROLE)
+    return replica_targets.dynamodb_client(target, Config(), boto3.session.Session(region_name=REGION))
+
+
 def create_table(
     name: str,
     *,
@@ -78,9 +89,11 @@ def create_table(
     stream_view_type: str | None = None,
     index_key: tuple[str, ScalarAttributeTypeType] | None = None,
     region: str = REGION,
+    client: DynamoDBClient | None = None,
 ) -> str:
-    """A pay-per-request table: keys as (name, type), hash first; optional stream and GSI. Its stream ARN."""
-    client = _shared(region)
+    """A pay-per-request table: keys as (name, type), hash first; optional stream and GSI. Its stream ARN.
+    ``client``: in another account (other_account()), else this account's in ``region``."""
+    client = client or _shared(region)
     attributes = dict(keys) | dict([index_key] if index_key else [])
     client.create_table(
         TableName=name,
@@ -188,9 +201,10 @@ def failures(*sequences: str) -> dict[str, list[dict[str, str]]]:
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in sequences]}
 
 
-def scan(table: str, region: str = REGION) -> list[dict[str, Any]]:
-    """Every item of a table in DynamoDB JSON (low-level client, binary as bytes), in a stable order."""
-    client = _shared(region)
+def scan(table: str, region: str = REGION, client: DynamoDBClient | None = None) -> list[dict[str, Any]]:
+    """Every item of a table in DynamoDB JSON (low-level client, binary as bytes), in a stable order.
+    ``client``: in another account (other_account()), else this account's in ``region``."""
+    client = client or _shared(region)
     items: list[dict[str, Any]] = []
     request: dict[str, Any] = {"TableName": table}
     while True:

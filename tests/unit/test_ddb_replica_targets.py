@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.credentials import AssumeRoleCredentialFetcher
 from botocore.exceptions import ClientError
@@ -17,43 +16,19 @@ from botocore.exceptions import ClientError
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-import replica_targets
 from replica_ops_fixtures import Lab, make_lab, seed, seeded_item
-from replica_targets import ReplicaTarget
-from stream_events import REGION, REPLICA, SOURCE, moto_aws, scan
+from stream_events import REGION, REPLICA, SOURCE, WRITER_ROLE, create_table, moto_aws, other_account, scan
 
 from loader.ddb_replica import cli
 from loader.ddb_replica.tables import TableInfo
 
 AU = "ap-southeast-2"
-WRITER_ROLE = "arn:aws:iam::222222222222:role/logfile-writer"
 
 
 @pytest.fixture
 def lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Lab]:
     with moto_aws():
         yield make_lab(tmp_path / "state", capsys)
-
-
-def remote() -> Any:
-    """The replica's account and region, as its writer role (moto keeps one backend per account)."""
-    target = ReplicaTarget("au", REPLICA, AU, WRITER_ROLE)
-    session = replica_targets.session_for(target, boto3.session.Session(region_name=REGION))
-    return session.client("dynamodb")
-
-
-def create_remote_replica() -> None:
-    remote().create_table(
-        TableName=REPLICA,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-    )
-
-
-def remote_items() -> list[dict[str, Any]]:
-    items = remote().scan(TableName=REPLICA)["Items"]
-    return sorted(items, key=lambda found: found["PK"]["S"])
 
 
 def targets_file(tmp_path: Path) -> Path:
@@ -69,22 +44,22 @@ def targets_file(tmp_path: Path) -> Path:
 
 def test_backfill_and_verify_reach_a_replica_in_another_account_and_region(lab: Lab, tmp_path: Path) -> None:
     # GIVEN 120 source items, and an empty replica of the same name in another account and region
-    create_remote_replica()
+    create_table(REPLICA, client=other_account(AU))
     seed(SOURCE, 120)
     flags = ["--replica-region", AU, "--replica-role-arn", WRITER_ROLE, "--replica-external-id", "lab"]
     # WHEN the backfill runs with the target's flags
     code, out, err = lab.backfill(*flags)
     # THEN every item is there, and nothing was written to the table of that name here
     assert (code, err) == (0, "")
-    assert remote_items() == scan(SOURCE)
+    assert scan(REPLICA, client=other_account(AU)) == scan(SOURCE)
     assert scan(REPLICA) == []
     # AND verify through the module's output finds the copy identical, then repairs a hand edit there
-    remote().put_item(TableName=REPLICA, Item=seeded_item(7) | {"text": {"S": "edited"}})
+    other_account(AU).put_item(TableName=REPLICA, Item=seeded_item(7) | {"text": {"S": "edited"}})
     by_output = ["--targets-json", str(targets_file(tmp_path)), "--target", "au"]
     code, out, _ = lab.run("verify", "--source", SOURCE, *by_output, "--repair")
     assert code == 0 and "repaired: 1 put(s), 0 delete(s), unresolved 0" in out
     assert lab.run("verify", "--source", SOURCE, *by_output)[0] == 0
-    assert remote_items() == scan(SOURCE)
+    assert scan(REPLICA, client=other_account(AU)) == scan(SOURCE)
     # AND the target here (same table name, this account) is another pair: 120 missing
     code, out, _ = lab.run(
         "verify", "--source", SOURCE, "--targets-json", str(targets_file(tmp_path)), "--target", "here"

@@ -23,8 +23,10 @@ import ddbreplica_lambda as replica
 import replica_targets
 from replica_targets import ReplicaTarget, TargetError, parse_targets
 from stream_events import (
+    OTHER_ACCOUNT,
     REGION,
     REPLICA,
+    WRITER_ROLE,
     FakeContext,
     FaultyClient,
     SourceTable,
@@ -33,12 +35,11 @@ from stream_events import (
     failures,
     lambda_event,
     moto_aws,
+    other_account,
     scan,
     sequence_numbers,
 )
 
-OTHER_ACCOUNT = "222222222222"
-WRITER_ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/logfile-writer"
 EU, AU = "eu-west-1", "ap-southeast-2"
 
 
@@ -55,26 +56,6 @@ def item(number: int) -> dict[str, Any]:
     return {"PK": {"S": f"request#{number}"}, "n": {"N": str(number)}}
 
 
-def other_account(region: str) -> boto3.session.Session:
-    """A session in the other account, as its writer role (moto keeps one backend per account)."""
-    target = ReplicaTarget("probe", REPLICA, region, WRITER_ROLE)
-    return replica_targets.session_for(target, boto3.session.Session(region_name=REGION))
-
-
-def create_remote_table(region: str) -> None:
-    other_account(region).client("dynamodb").create_table(
-        TableName=REPLICA,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-    )
-
-
-def remote_items(region: str) -> list[dict[str, Any]]:
-    items = other_account(region).client("dynamodb").scan(TableName=REPLICA)["Items"]
-    return sorted(items, key=lambda found: found["PK"]["S"])
-
-
 def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
@@ -87,7 +68,7 @@ def test_every_target_gets_the_batch_in_its_region_and_account(capsys: pytest.Ca
     # GIVEN a replica here, one in eu-west-1, and one in another account in ap-southeast-2
     create_table(REPLICA)
     create_table(REPLICA, region=EU)
-    create_remote_table(AU)
+    create_table(REPLICA, client=other_account(AU))
     os.environ["REPLICA_TARGETS"] = json.dumps(
         {
             "here": {"table_name": REPLICA},
@@ -105,7 +86,7 @@ def test_every_target_gets_the_batch_in_its_region_and_account(capsys: pytest.Ca
     # THEN every target has every change, and nothing reached this account's table in ap-southeast-2
     assert first == second == failures()
     expected = [item(1), item(3)]
-    assert scan(REPLICA) == scan(REPLICA, region=EU) == remote_items(AU) == expected
+    assert scan(REPLICA) == scan(REPLICA, region=EU) == scan(REPLICA, client=other_account(AU)) == expected
     with pytest.raises(dynamodb(AU).exceptions.ResourceNotFoundException):
         dynamodb(AU).describe_table(TableName=REPLICA)
     # AND one log line per target and invocation, each naming its target
@@ -120,7 +101,7 @@ def test_the_writer_role_is_assumed_once_per_container_with_the_external_id(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN a target in another account, and every AssumeRole call recorded
-    create_remote_table(AU)
+    create_table(REPLICA, client=other_account(AU))
     calls: list[dict[str, Any]] = []
     real = AssumeRoleCredentialFetcher.__init__
 
@@ -154,7 +135,7 @@ def test_the_writer_role_is_assumed_once_per_container_with_the_external_id(
             "ExternalId": "lab-42",
         }
     ]
-    assert remote_items(AU) == [item(1), item(2)]
+    assert scan(REPLICA, client=other_account(AU)) == [item(1), item(2)]
 
 
 # --- faults of one target ------------------------------------------------------------------------------
@@ -177,7 +158,7 @@ def test_a_role_that_cannot_be_assumed_fails_the_records_and_is_named_while_othe
 ) -> None:
     # GIVEN a target here and one in another account whose role STS refuses
     create_table(REPLICA)
-    create_remote_table(AU)
+    create_table(REPLICA, client=other_account(AU))
     source_session = boto3.session.Session(region_name=REGION)
     deny_assume_role(source_session)
     remote = ReplicaTarget("au", REPLICA, AU, WRITER_ROLE)
@@ -199,7 +180,7 @@ def test_a_role_that_cannot_be_assumed_fails_the_records_and_is_named_while_othe
     # THEN every record is failed (not everywhere), the target here has them, the other account nothing
     assert response == failures(*sequence_numbers(records))
     assert scan(REPLICA) == [item(1), item(2)]
-    assert remote_items(AU) == []
+    assert scan(REPLICA, client=other_account(AU)) == []
     # AND the other target's log line names the role and the target
     here, au = log_lines(capsys)
     assert (here["target"], here["failures"], here["errors"], here["target_error"]) == ("here", 0, [], None)
