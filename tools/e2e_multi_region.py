@@ -12,7 +12,9 @@ Steps, one line each (details in the e2e log, as for the workshop run):
     comparison here;
  6. a summary per target in the e2e summary (build/e2e-summary.json): region, account, replica items,
     mismatches, convergence seconds, items the backfill copied;
- 7. ``tflocal destroy``.
+ 7. with ``E2E_POLICIES=<file>``: the trust and permission policies of the stack's roles (the function's, each
+    writer role), read from IAM in each account, for the least-privilege test to replay the calls against;
+ 8. ``tflocal destroy``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -53,6 +56,9 @@ EXAMPLE = ROOT / "examples" / "multi-region"
 # exist: the credentials STS returns for it are that account's.
 OTHER_ACCOUNT_ROLE = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
 VARIABLES = ["-var", f"replica_account_role_arn={OTHER_ACCOUNT_ROLE}"]
+# The role ddb-replica runs as (in the source account): the writer role trusts it through operator_role_arns,
+# as an operator's role on AWS. Like the role above, it need not exist on LocalStack.
+OPERATOR_ROLE_NAME = "ddb-replica-operator"
 BACKFILL_SLICE = 25  # items deleted by hand from each target, for its backfill to copy back
 TARGETS_JSON = ROOT / "build" / "e2e-multi-region-targets.json"
 
@@ -89,10 +95,14 @@ def run_multi_region(endpoint: str, csv: str, keep: bool, timeout: float, name: 
     try:
         with localstack(endpoint):
             deployed = False
+            operator = operator_session(endpoint)
+            variables += ["-var", f'operator_role_arns=["{operator_role_arn(endpoint)}"]']
             try:
                 outputs = deploy(variables)
                 deployed = True
-                exercise(endpoint, outputs, csv, timeout, summary)
+                exercise(endpoint, operator, outputs, csv, timeout, summary)
+                if os.environ.get("E2E_POLICIES"):
+                    save_role_policies(endpoint, outputs, os.environ["E2E_POLICIES"])
             finally:
                 if deployed and not keep:
                     with step("tflocal destroy of examples/multi-region"):
@@ -139,8 +149,40 @@ def deploy(variables: list[str]) -> dict[str, Any]:
     return outputs
 
 
+def operator_role_arn(endpoint: str) -> str:
+    account = boto3.client("sts", endpoint_url=endpoint).get_caller_identity()["Account"]
+    return f"arn:aws:iam::{account}:role/{OPERATOR_ROLE_NAME}"
+
+
+def operator_session(endpoint: str) -> boto3.session.Session:
+    """A session of the operator role, for ddb-replica and for reaching each target as ddb-replica does."""
+    sts = boto3.client("sts", endpoint_url=endpoint)
+    credentials = sts.assume_role(RoleArn=operator_role_arn(endpoint), RoleSessionName="e2e-operator")
+    return boto3.session.Session(
+        aws_access_key_id=credentials["Credentials"]["AccessKeyId"],
+        aws_secret_access_key=credentials["Credentials"]["SecretAccessKey"],
+        aws_session_token=credentials["Credentials"]["SessionToken"],
+    )
+
+
+def operator_env(operator: boto3.session.Session, endpoint: str) -> dict[str, str]:
+    credentials = operator.get_credentials()
+    assert credentials is not None and credentials.token is not None
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        "AWS_SESSION_TOKEN": credentials.token,
+    }
+
+
 def exercise(
-    endpoint: str, outputs: dict[str, Any], csv: str, timeout: float, summary: MultiRegionSummary
+    endpoint: str,
+    operator: boto3.session.Session,
+    outputs: dict[str, Any],
+    csv: str,
+    timeout: float,
+    summary: MultiRegionSummary,
 ) -> None:
     summary.source = outputs["source_table_name"]
     TARGETS_JSON.parent.mkdir(parents=True, exist_ok=True)
@@ -148,8 +190,8 @@ def exercise(
     targets = parse_targets(TARGETS_JSON.read_text(), "replica_targets output")
     session = boto3.session.Session()
     source = session.client("dynamodb", endpoint_url=endpoint)
-    # Each target as the function reaches it: its region, and its writer role with the external ID.
-    clients = {target.name: dynamodb_client(target, Config(), session, endpoint) for target in targets}
+    # Each target as ddb-replica reaches it, as the operator: its region, its writer role and external ID.
+    clients = {target.name: dynamodb_client(target, Config(), operator, endpoint) for target in targets}
     for target in targets:
         arn = outputs["replica_targets"][target.name]["table_arn"]
         summary.targets[target.name] = TargetSummary(region=arn.split(":")[3], account=arn.split(":")[4])
@@ -173,11 +215,12 @@ def exercise(
             if name in summary.targets:
                 summary.targets[name].logged_batches = lines
             notes.append(f"{name}: {lines}")
+    as_operator = operator_env(operator, endpoint)
     for target in targets:
-        backfill_target(endpoint, clients[target.name], target, expected, summary)
+        backfill_target(as_operator, clients[target.name], target, expected, summary)
     problems: list[str] = []
     for target in targets:
-        problems += verify_target(endpoint, clients[target.name], target, expected, summary)
+        problems += verify_target(as_operator, clients[target.name], target, expected, summary)
     summary.mismatch_examples = problems[:20]
     summary.verified = not problems and all(
         t.mismatches == 0 and t.replica_items == summary.source_items and t.verify_exit == 0
@@ -228,7 +271,11 @@ def logged_batches(session: boto3.session.Session, endpoint: str, function: str)
 
 
 def backfill_target(
-    endpoint: str, replica: Any, target: ReplicaTarget, expected: dict[str, Item], summary: MultiRegionSummary
+    env: dict[str, str],
+    replica: Any,
+    target: ReplicaTarget,
+    expected: dict[str, Item],
+    summary: MultiRegionSummary,
 ) -> None:
     """Items the target lacks (as if it had been added after they were written): backfill copies them."""
     with step(f"target {target.name}: {BACKFILL_SLICE} items deleted by hand, ddb-replica backfill") as notes:
@@ -237,8 +284,7 @@ def backfill_target(
         state = ROOT / "build" / f"e2e-backfill-{target.name}"
         args = ["--targets-json", str(TARGETS_JSON), "--target", target.name, "--state-dir", str(state)]
         output = run(
-            [str(VENV_BIN / "ddb-replica"), "backfill", "--source", summary.source, *args, "--quiet"],
-            env={"AWS_ENDPOINT_URL": endpoint},
+            [str(VENV_BIN / "ddb-replica"), "backfill", "--source", summary.source, *args, "--quiet"], env=env
         )
         line = next((line for line in output.splitlines() if " copied " in line), "")
         copied = int(line.split(" copied ")[1].split(",")[0]) if line else 0
@@ -251,13 +297,17 @@ def backfill_target(
 
 
 def verify_target(
-    endpoint: str, replica: Any, target: ReplicaTarget, expected: dict[str, Item], summary: MultiRegionSummary
+    env: dict[str, str],
+    replica: Any,
+    target: ReplicaTarget,
+    expected: dict[str, Item],
+    summary: MultiRegionSummary,
 ) -> list[str]:
     with step(f"target {target.name}: ddb-replica verify, then item by item here") as notes:
         command = [str(VENV_BIN / "ddb-replica"), "verify", "--source", summary.source]
         command += ["--targets-json", str(TARGETS_JSON), "--target", target.name, "--json"]
         log("$ " + " ".join(command))
-        environ = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+        environ = {**os.environ, **env}
         result = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
         log(result.stdout + result.stderr + f"(exit {result.returncode})")
         found = scan(replica, target.table_name)
@@ -268,3 +318,52 @@ def verify_target(
         result_summary.mismatches = len(problems)
         notes.append(f"verify exit {result.returncode}, {len(found)} items, {len(problems)} mismatches")
     return problems
+
+
+def save_role_policies(endpoint: str, outputs: dict[str, Any], path: str) -> None:
+    """The applied policies of the function's role and of each writer role, by role ARN: its trust policy and
+    its permission policies (inline and attached), as IAM returns them."""
+    with step(f"the applied role policies, to {path}") as notes:
+        roles = [outputs["lambda_role_arn"]]
+        roles += [t["role_arn"] for t in outputs["replica_targets"].values() if t.get("role_arn")]
+        documents = {arn: role_policies(iam_client(endpoint, arn), arn.rsplit("/", 1)[1]) for arn in roles}
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(documents, out, indent=1)
+        notes.append(
+            ", ".join(f"{arn.rsplit('/', 1)[1]}: {len(d['policies'])}" for arn, d in documents.items())
+        )
+
+
+def iam_client(endpoint: str, role_arn: str) -> Any:
+    """IAM of the role's account: the caller's own, or the second account's through its administrator role
+    (the one Terraform's provider assumes), never through the role under test."""
+    session = boto3.session.Session()
+    own = session.client("sts", endpoint_url=endpoint).get_caller_identity()["Account"]
+    if role_arn.split(":")[4] == own:
+        return session.client("iam", endpoint_url=endpoint)
+    sts = session.client("sts", endpoint_url=endpoint)
+    credentials = sts.assume_role(RoleArn=OTHER_ACCOUNT_ROLE, RoleSessionName="e2e-policies")["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    ).client("iam", endpoint_url=endpoint)
+
+
+def role_policies(iam: Any, role: str) -> dict[str, Any]:
+    """A role's trust policy and its permission policies by name (IAM may return a document URL-encoded)."""
+    policies: dict[str, Any] = {}
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        policies[name] = document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+        found = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)
+        policies[attached["PolicyArn"]] = document(found["PolicyVersion"]["Document"])
+    trust = document(iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+    return {"trust": trust, "policies": policies}
+
+
+def document(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(urllib.parse.unquote(value))
+    return value

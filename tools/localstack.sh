@@ -49,13 +49,14 @@ up() {
     return 1
   fi
   mkdir -p "$state/data"
+  : >"$state/calls.jsonl"  # every AWS call this LocalStack serves, by principal (the least-privilege tests read it)
   local hostport=${endpoint#*://}; hostport=${hostport%%/*}
   echo "localstack: starting localstack-core $LOCALSTACK_CORE_VERSION on $hostport (log: $logfile)"
   # setsid: own process group, so 'down' can stop LocalStack and every worker it spawned at once.
   OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$state/data" GATEWAY_LISTEN="$hostport" DISABLE_EVENTS=1 \
     DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 \
     PROVIDER_OVERRIDE_DYNAMODB=moto PROVIDER_OVERRIDE_DYNAMODBSTREAMS=moto \
-    LAMBDA_RUNTIME_EXECUTOR=subprocess LAMBDA_SUBPROCESS_RUNTIMES_DIR="$cache/lambda-runtimes" \
+    DDB_REPLICA_CALL_LOG="$state/calls.jsonl" LAMBDA_RUNTIME_EXECUTOR=subprocess LAMBDA_SUBPROCESS_RUNTIMES_DIR="$cache/lambda-runtimes" \
     LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC=${LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC:-0.25} \
     SERVICES=dynamodb,dynamodbstreams,lambda,iam,sts,sqs,logs,kms,cloudwatch \
     setsid "$venv/bin/python" -m localstack.runtime.main >"$logfile" 2>&1 </dev/null &

@@ -15,8 +15,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from e2e import setup_env
+from iam_evidence import RolePolicies, calls_from_log, judge
+from policy_lint import policy_findings
 
 ROOT = Path(__file__).resolve().parents[2]
+# Statements the run cannot exercise on LocalStack, each with the reason; any other unused statement fails.
+NOT_EXERCISED_HERE = {
+    "ListStreams": "AWS's stream poller lists the table's streams as the role; LocalStack's does not",
+    "SendFailedBatchMetadata": "only for a batch that failed every retry: none does in this run",
+}
 
 pytestmark = pytest.mark.localstack
 
@@ -27,13 +34,17 @@ def test_every_target_converges_backfills_and_verifies(localstack: str, tmp_path
     csv = tmp_path / "slice.csv"
     csv.write_text("".join(rows), encoding="utf-8")
     summary_path, log_path = tmp_path / "summary.json", tmp_path / "e2e.log"
+    policies_path = tmp_path / "policies.json"
     env = {
         **os.environ,
         **setup_env(),
         "AWS_ENDPOINT_URL": localstack,
         "E2E_SUMMARY": str(summary_path),
         "E2E_LOG": str(log_path),
+        "E2E_POLICIES": str(policies_path),
     }
+    call_log = call_log_of(localstack)
+    calls_before = call_log.read_text().count("\n")
     # WHEN the multi-region example runs end to end (apply, load, converge, backfill, verify, destroy)
     name = f"mr{uuid.uuid4().hex[:6]}"  # beside the workshop's e2e, which uses logfile
     command = [sys.executable, "tools/e2e.py", "--example", "multi-region", "--csv", str(csv), "--name", name]
@@ -60,8 +71,8 @@ def test_every_target_converges_backfills_and_verifies(localstack: str, tmp_path
         ddb = boto3.client("dynamodb", region_name=region, endpoint_url=localstack)
         assert not {name, f"{name}_replica"} & set(ddb.list_tables()["TableNames"])
     sts = boto3.client("sts", region_name="us-east-1", endpoint_url=localstack)
-    role = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
-    credentials = sts.assume_role(RoleArn=role, RoleSessionName="e2e-check")["Credentials"]
+    admin_role = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
+    credentials = sts.assume_role(RoleArn=admin_role, RoleSessionName="e2e-check")["Credentials"]
     other = boto3.session.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
@@ -73,3 +84,42 @@ def test_every_target_converges_backfills_and_verifies(localstack: str, tmp_path
     )
     roles = other.client("iam", endpoint_url=localstack).list_roles()["Roles"]
     assert not [found["RoleName"] for found in roles if found["RoleName"].startswith(f"{name}_replica")]
+
+    # AND every call the function's role and the writer role made (and every assumption of either) is allowed
+    # by the policies read from the applied stack, and every statement of those policies was used
+    applied = [
+        RolePolicies(arn, found["trust"], found["policies"])
+        for arn, found in json.loads(policies_path.read_text()).items()
+    ]
+    assert len(applied) == 2, [
+        role.arn for role in applied
+    ]  # the function's role, the other account's writer
+    lines = call_log.read_text().splitlines()[calls_before:]
+    verdicts = judge(
+        applied, calls_from_log(lines, [role.arn for role in applied], first_line=calls_before + 1)
+    )
+    for role in applied:
+        verdict = verdicts[role.arn]
+        assert verdict.calls > 0, f"no call by {role.arn} in {call_log}"
+        assert verdict.denied == [], "\n".join(verdict.denied[:20])
+        statements = [statement for statement, _ in [*role.statements(), *role.trust_statements()]]
+        unused = [
+            statement
+            for statement in statements
+            if statement not in verdict.used and statement.rsplit("/", 1)[1] not in NOT_EXERCISED_HERE
+        ]
+        assert unused == [], f"{role.arn}: statements no call used: {unused}"
+        # AND parliament finds nothing in its permission policies
+        for policy, document in role.policies.items():
+            assert policy_findings(document) == [], f"{role.arn} {policy}"
+
+
+def call_log_of(endpoint: str) -> Path:
+    """The call log of the LocalStack tools/localstack.sh started on this endpoint's port."""
+    port = endpoint.rsplit(":", 1)[1].split("/")[0]
+    path = ROOT / ".localstack" / port / "calls.jsonl"
+    assert path.exists(), (
+        f"no call log at {path}: the LocalStack at {endpoint} was not started by tools/localstack.sh with "
+        "this version of tools/localstack_ext; restart it (make localstack-down localstack-up)"
+    )
+    return path

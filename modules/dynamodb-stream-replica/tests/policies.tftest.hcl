@@ -1,0 +1,179 @@
+# Every statement the function's role can have, rendered in a few runs: `make lint` lints these documents with
+# parliament (tools/policy_lint.py), and the asserts below hold for every one of them. Between them, the runs
+# render each statement of iam.tf: the log group (created or not), the stream, the tables of this account in two
+# regions, a writer role in another account, each on-failure destination (SQS, SNS, S3), the customer managed
+# keys of each, and X-Ray.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      region = "us-east-1"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/logfile_replica-replicator-us-east-1"
+    }
+  }
+
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn = "arn:aws:lambda:us-east-1:123456789012:function:logfile_replica-replicator"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/logfile_replica-replicator"
+    }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:logfile_replica-replicator-dlq"
+      url = "https://sqs.us-east-1.amazonaws.com/123456789012/logfile_replica-replicator-dlq"
+    }
+  }
+
+  mock_resource "aws_dynamodb_table" {
+    defaults = {
+      arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
+      stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile/stream/2026-01-01T00:00:00.000"
+    }
+  }
+}
+
+variables {
+  source_table_name   = "logfile"
+  replica_table_name  = "logfile_replica"
+  hash_key            = { name = "PK" }
+  lambda_package_path = "tests/fixtures/ddbreplica_lambda.zip"
+}
+
+run "the_workshop_defaults" {
+  command = apply
+
+  # The replica's own ARN (the mocked default is the source's); in the run, so that no other file inherits it.
+  override_resource {
+    target = aws_dynamodb_table.replica
+    values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Effect == "Allow" && can(s.Sid)])
+    error_message = "Every statement allows, and has a Sid (the least-privilege test and the lint name statements by it)."
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid if contains(s.Resource, "*")] == ["ListStreams"]
+    error_message = "Only dynamodb:ListStreams, which has no resource type, is granted on *."
+  }
+}
+
+run "every_key_tracing_and_an_existing_log_group" {
+  command = apply
+
+  # The replica's own ARN (the mocked default is the source's); in the run, so that no other file inherits it.
+  override_resource {
+    target = aws_dynamodb_table.replica
+    values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
+  }
+
+  variables {
+    source_table_kms_key_arn    = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+    replica_table_kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+    on_failure_destination      = { kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/33333333-3333-3333-3333-333333333333" }
+    create_cloudwatch_log_group = false
+    lambda_tracing_mode         = "Active"
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid if contains(s.Resource, "*")] == ["ListStreams", "WriteXRayTraces"]
+    error_message = "Only ListStreams and X-Ray (no resource types) are granted on *."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : can(s.Condition.StringEquals["kms:ViaService"]) if startswith(s.Sid, "UseKeysVia")])
+    error_message = "Every key is usable through its service only."
+  }
+}
+
+run "targets_in_another_region_and_another_account" {
+  command = apply
+
+  variables {
+    create_replica_table = false
+    replica_targets = [
+      {
+        name        = "eu"
+        table_name  = "logfile_replica"
+        table_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/logfile_replica"
+        kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      },
+      {
+        name        = "au"
+        table_name  = "logfile_replica"
+        table_arn   = "arn:aws:dynamodb:ap-southeast-2:222222222222:table/logfile_replica"
+        role_arn    = "arn:aws:iam::222222222222:role/logfile_replica-ap-southeast-2-writer"
+        external_id = "lab-42"
+      },
+    ]
+  }
+
+  assert {
+    condition = { for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid => s.Resource if contains(["WriteReplicaTable", "AssumeTargetWriterRoles"], s.Sid) } == {
+      WriteReplicaTable       = ["arn:aws:dynamodb:eu-west-1:123456789012:table/logfile_replica"]
+      AssumeTargetWriterRoles = ["arn:aws:iam::222222222222:role/logfile_replica-ap-southeast-2-writer"]
+    }
+    error_message = "The role writes its own account's target and assumes the other account's writer role, nothing else."
+  }
+}
+
+run "an_sns_destination" {
+  command = apply
+
+  # The replica's own ARN (the mocked default is the source's); in the run, so that no other file inherits it.
+  override_resource {
+    target = aws_dynamodb_table.replica
+    values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
+  }
+
+  variables {
+    on_failure_destination = { create_queue = false, arn = "arn:aws:sns:us-east-1:123456789012:replication-failures" }
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Action if s.Sid == "SendFailedBatchMetadata"] == [["sns:Publish"]]
+    error_message = "An SNS destination: sns:Publish only."
+  }
+}
+
+run "an_s3_destination_with_its_key" {
+  command = apply
+
+  # The replica's own ARN (the mocked default is the source's); in the run, so that no other file inherits it.
+  override_resource {
+    target = aws_dynamodb_table.replica
+    values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
+  }
+
+  variables {
+    on_failure_destination = {
+      create_queue = false
+      arn          = "arn:aws:s3:::replication-failures"
+      kms_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/44444444-4444-4444-4444-444444444444"
+    }
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid if startswith(s.Sid, "ListFailed") || startswith(s.Sid, "WriteFailed")] == ["ListFailedBatchBucket", "WriteFailedBatchObjects"]
+    error_message = "An S3 destination: list the bucket, put its objects."
+  }
+}

@@ -1,0 +1,143 @@
+"""parliament over the IAM policies the modules render: `make lint` lints every permission policy that the
+modules' rendering tests plan (no argument); the multi-region e2e test lints those of the applied stack.
+
+    python tools/policy_lint.py             # render with `terraform test` (mock providers), then lint
+    python tools/policy_lint.py FILE.json   # lint policy documents: one document, or {name: document}
+
+A finding fails, unless its statement's Sid is in EXPLAINED with the reason (the same reason stands in a
+comment next to the statement in the module).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Modules, and the test file whose runs render their policies (every combination the module can render).
+RENDERING_TESTS = {
+    "modules/dynamodb-stream-replica": "tests/policies.tftest.hcl",
+    "modules/replica-target": "tests/writer_role.tftest.hcl",
+}
+# (parliament issue, statement Sid): why the finding stands; the same reason is in a comment on the statement.
+EXPLAINED: dict[tuple[str, str], str] = {
+    ("RESOURCE_MISMATCH", "ReadSourceStream"): (
+        "parliament splits an ARN at every colon, and a stream ARN's label is a timestamp with colons "
+        "(table/<name>/stream/2026-01-01T00:00:00.000): the resource is the stream's ARN as DynamoDB gives it"
+    ),
+}
+# The attributes of planned resources that hold a policy document, by resource type.
+POLICY_ATTRIBUTES = {"aws_iam_role_policy": "policy", "aws_iam_policy": "policy"}
+
+
+def policy_findings(document: dict[str, Any]) -> list[str]:
+    """parliament's findings on one permission policy, except the EXPLAINED ones, as readable lines."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # parliament imports pkg_resources, deprecated in setuptools
+        from parliament import analyze_policy_string
+
+    # One statement per line: parliament locates a finding by line, which then names its statement.
+    statements = _statements(document)
+    text = (
+        '{"Version": "2012-10-17", "Statement": [\n' + ",\n".join(json.dumps(s) for s in statements) + "\n]}"
+    )
+    policy = analyze_policy_string(text)
+    found = []
+    for finding in policy.findings:
+        line = finding.location.get("line", 0) if isinstance(finding.location, dict) else 0
+        sid = str(statements[line - 2].get("Sid", line - 2)) if 2 <= line < len(statements) + 2 else "?"
+        if (finding.issue, sid) not in EXPLAINED:
+            found.append(f"{finding.issue} in statement {sid}: {finding.detail}")
+    return found
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = document.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def rendered_policies(cli: str) -> list[tuple[str, dict[str, Any]]]:
+    """(module / test run / address, document) for every policy the rendering tests apply, rendered by
+    `terraform test -json -verbose` with the modules' mock providers (no AWS, no LocalStack); one module per
+    thread (each is a process of its own)."""
+    with ThreadPoolExecutor(max_workers=len(RENDERING_TESTS)) as pool:
+        rendered = pool.map(lambda item: _render(cli, *item), RENDERING_TESTS.items())
+    return [document for documents in rendered for document in documents]
+
+
+def _render(cli: str, module: str, test_file: str) -> list[tuple[str, dict[str, Any]]]:
+    with tempfile.TemporaryDirectory() as work:
+        copy = Path(work) / "modules"
+        shutil.copytree(ROOT / "modules", copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+        directory = copy / Path(module).name
+        init = [cli, "init", "-backend=false", "-input=false"]
+        subprocess.run(init, cwd=directory, check=True, capture_output=True)
+        result = subprocess.run(
+            [cli, "test", "-json", "-verbose", f"-filter={test_file}"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise SystemExit(
+            f"error: `{cli} test -filter={test_file}` in {module} failed:\n"
+            + result.stdout[-3000:]
+            + result.stderr[-3000:]
+        )
+    documents = []
+    for line in result.stdout.splitlines():
+        message = json.loads(line)
+        for key in ("test_plan", "test_state"):
+            if key in message:
+                run = message.get("@testrun", "")
+                documents += [(f"{module} run {run}: {a}", d) for a, d in _documents(message[key])]
+    return documents
+
+
+def _documents(shown: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The policy documents among a plan's or a state's resources, in every module."""
+    # a plan's planned_values, a state's values, or (terraform test's test_state) the values themselves
+    root = (shown.get("planned_values") or shown.get("values") or shown).get("root_module", {})
+    modules = [root]
+    while modules:
+        module = modules.pop()
+        modules += module.get("child_modules", [])
+        for resource in module.get("resources", []):
+            attribute = POLICY_ATTRIBUTES.get(resource.get("type", ""))
+            value = resource.get("values", {}).get(attribute) if attribute else None
+            if isinstance(value, str) and value:
+                yield resource["address"], json.loads(value)
+
+
+def main(argv: list[str]) -> int:
+    if argv:
+        documents: list[tuple[str, dict[str, Any]]] = []
+        for path in argv:
+            loaded = json.loads(Path(path).read_text())
+            documents += (
+                [(path, loaded)]
+                if "Statement" in loaded
+                else [(f"{path}: {k}", v) for k, v in loaded.items()]
+            )
+    else:
+        cli = os.environ.get("TF") or "terraform"
+        documents = rendered_policies(cli)
+    problems = [f"{name}: {finding}" for name, document in documents for finding in policy_findings(document)]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"policy lint (parliament): {len(documents)} policies, {len(problems)} findings")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
