@@ -32,7 +32,7 @@ data "aws_caller_identity" "current" {
 
 # The module's own source table as it is now, when it exists already (create_source_table = true): its current
 # stream view type, which the table's plan cannot show (the provider only marks the stream ARN unknown). A change
-# of view type re-creates the stream; the precondition on aws_dynamodb_table.source stops it unless allowed.
+# of view type re-creates the stream; a precondition of the event source mapping stops it unless allowed.
 # Terraform state holds no earlier input to compare with (a terraform_data's output is unknown once its input
 # changes), and a check block cannot skip the read on the first plan (its data blocks take no count), so the
 # table is read when the list of the region's tables has it. The count depends on that list: with a table name

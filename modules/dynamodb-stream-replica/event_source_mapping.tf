@@ -78,6 +78,16 @@ resource "aws_lambda_event_source_mapping" "this" {
   }
 
   lifecycle {
+    # The module's own source table, when it exists already (data.tf): a new view type means a new stream, a new
+    # mapping, and a gap in the replica. Checked at plan, so nothing changes (the table neither).
+    precondition {
+      condition = var.allow_stream_replacement || length(data.aws_dynamodb_table.current_source) == 0 ? true : (
+        try(data.aws_dynamodb_table.current_source[0].stream_enabled, false) != true
+        || try(data.aws_dynamodb_table.current_source[0].stream_view_type, "") == var.source_stream_view_type
+      )
+      error_message = "source_stream_view_type: the stream of ${var.source_table_name} carries ${try(data.aws_dynamodb_table.current_source[0].stream_view_type, "?")}, and AWS cannot change an enabled stream's view type to ${var.source_stream_view_type}: this apply would disable it and enable a new stream (new ARN), and replace the event source mapping. Not replicated then: records of the old stream not yet processed, changes written between the two streams, and with LATEST the new stream's first records. To go ahead, set allow_stream_replacement = true for this apply, then run `ddb-replica verify --repair` on the two tables. To keep the stream, set source_stream_view_type back to ${try(data.aws_dynamodb_table.current_source[0].stream_view_type, "?")}."
+    }
+
     precondition {
       condition     = local.given_stream_arn == null ? true : !var.create_source_table && split("/", local.given_stream_arn)[1] == var.source_table_name
       error_message = "source_stream_arn is the stream of an existing table: set it only with create_source_table = false, and to the stream of the table source_table_name (${var.source_table_name}), e.g. aws_dynamodb_table.<name>.stream_arn."

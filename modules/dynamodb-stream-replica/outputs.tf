@@ -6,12 +6,12 @@
 # the table, the stream and the mapping to exist.
 output "source_table_name" {
   description = "Name of the source table (created, or existing as read); null when `create = false`."
-  value       = try(aws_dynamodb_table.source[0].name, data.aws_dynamodb_table.source[0].name, null)
+  value       = var.create_source_table ? module.source_table.table_name : try(data.aws_dynamodb_table.source[0].name, null)
 }
 
 output "source_table_arn" {
   description = "ARN of the source table (created, or existing as read); null when `create = false`."
-  value       = try(aws_dynamodb_table.source[0].arn, data.aws_dynamodb_table.source[0].arn, null)
+  value       = var.create_source_table ? module.source_table.table_arn : try(data.aws_dynamodb_table.source[0].arn, null)
 }
 
 output "source_table_stream_arn" {
@@ -21,7 +21,7 @@ output "source_table_stream_arn" {
 
 output "replica_table_name" {
   description = "Name of the replica table; null when `create = false`."
-  value       = try(aws_dynamodb_table.replica[0].name, null)
+  value       = module.replica_table.table_name
 }
 
 output "replica_table_arn" {

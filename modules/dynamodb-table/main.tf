@@ -25,7 +25,7 @@ resource "aws_dynamodb_table" "this" {
   write_capacity              = var.billing_mode == "PROVISIONED" ? var.write_capacity : null
   hash_key                    = var.hash_key.name
   range_key                   = try(var.range_key.name, null)
-  stream_enabled              = var.stream_view_type != null
+  stream_enabled              = var.stream_view_type != null ? true : null # null, not false: a replica's plan as before
   stream_view_type            = var.stream_view_type
   deletion_protection_enabled = var.deletion_protection_enabled
 

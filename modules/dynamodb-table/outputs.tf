@@ -17,3 +17,8 @@ output "table_region" {
   description = "Region of the table, read from its ARN."
   value       = try(split(":", aws_dynamodb_table.this[0].arn)[3], null)
 }
+
+output "table" {
+  description = "Every attribute of the table (the `aws_dynamodb_table` resource), for checks the outputs above do not cover; null without `create`."
+  value       = one(aws_dynamodb_table.this) # not try(): it would hide what a plan knows of it already
+}

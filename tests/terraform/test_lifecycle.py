@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +25,10 @@ from e2e import client as aws  # noqa: E402
 from workdirs import TfLocal, config_copy  # noqa: E402
 
 pytestmark = pytest.mark.localstack
+
+# The last commit whose module declared its tables itself (aws_dynamodb_table.source and .replica), before
+# modules/dynamodb-table served both: stacks applied with it must upgrade without losing a table.
+BEFORE_ONE_TABLE_DEFINITION = "f33b019"
 
 
 class Config:
@@ -44,13 +49,15 @@ class Config:
 
     def plan(self, **values: str) -> dict[str, list[str]]:
         """The actions of every resource the plan changes, by address."""
+        return actions(self.planned(**values))
+
+    def planned(self, **values: str) -> list[dict[str, Any]]:
         plan = self.directory / "plan.bin"
         self.run("plan", "-input=false", f"-out={plan}", *self.variables(values))
-        shown = json.loads(self.run("show", "-json", str(plan)))
-        changes = shown.get("resource_changes", [])
-        return {
-            rc["address"]: rc["change"]["actions"] for rc in changes if rc["change"]["actions"] != ["no-op"]
-        }
+        changes: list[dict[str, Any]] = json.loads(self.run("show", "-json", str(plan))).get(
+            "resource_changes", []
+        )
+        return changes
 
     def apply(self, **values: str) -> None:
         self.run("apply", "-auto-approve", "-input=false", *self.variables(values))
@@ -71,6 +78,38 @@ def cli(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def actions(planned: list[dict[str, Any]]) -> dict[str, list[str]]:
+    return {rc["address"]: rc["change"]["actions"] for rc in planned if rc["change"]["actions"] != ["no-op"]}
+
+
+def moves(planned: list[dict[str, Any]]) -> dict[str, str]:
+    """The resources a plan moves (moved blocks): their new address by their previous one."""
+    return {rc["previous_address"]: rc["address"] for rc in planned if "previous_address" in rc}
+
+
+@contextmanager
+def earlier_module_version(workdir: Path, commit: str) -> Iterator[None]:
+    """The configuration's modules/ as they were at ``commit`` (git archive), instead of the link to the
+    repository's; the link is back afterwards. Run init after entering and after leaving: init records each
+    module's resolved directory (through the link) and keeps it while the module's source is the same, so
+    the record goes too."""
+    link, manifest = workdir / "modules", workdir / "tf" / "modules"
+    link.unlink()
+    shutil.rmtree(manifest, ignore_errors=True)
+    archive = subprocess.run(
+        ["git", "archive", commit, "modules"], cwd=ROOT, capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        pytest.fail(f"git archive {commit} failed (a shallow clone? fetch the history): {archive.stderr!r}")
+    subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive.stdout, check=True)
+    try:
+        yield
+    finally:
+        shutil.rmtree(link)
+        shutil.rmtree(manifest, ignore_errors=True)
+        link.symlink_to(ROOT / "modules", target_is_directory=True)
+
+
 @contextmanager
 def configuration(relative: str, cli: str, endpoint: str, workdir: Path) -> Iterator[Config]:
     config = Config(endpoint, workdir, cli, relative)
@@ -85,8 +124,20 @@ def test_editing_the_source_table_never_replaces_the_mapping(
     cli: str, localstack: str, tmp_path: Path
 ) -> None:
     with configuration("tests/terraform/existing_source", cli, localstack, tmp_path) as config:
-        # GIVEN the caller's table and the module created in one apply (the module waits for the stream ARN)
-        config.apply(tag="a", by_stream_arn="true")
+        # GIVEN the caller's table and the module created in one apply (the module waits for the stream ARN),
+        # by the module's version that declared its replica table itself
+        with earlier_module_version(tmp_path, BEFORE_ONE_TABLE_DEFINITION):
+            config.run("init", "-input=false")
+            config.apply(tag="a", by_stream_arn="true")
+        # WHEN this version plans, THEN it moves the replica table into the table module and changes nothing
+        config.run("init", "-input=false")
+        upgrade = config.planned(tag="a", by_stream_arn="true")
+        assert moves(upgrade) == {
+            "module.replica.aws_dynamodb_table.replica[0]": (
+                "module.replica.module.replica_table.aws_dynamodb_table.this[0]"
+            )
+        }
+        assert actions(upgrade) == {}
         # WHEN the table's tag is edited, THEN only the table changes, whether the module has its stream ARN
         # or reads it by name (a table managed elsewhere)
         assert config.plan(tag="b", by_stream_arn="true") == {"aws_dynamodb_table.caller": ["update"]}
@@ -115,7 +166,7 @@ def test_a_new_stream_moves_the_mapping_and_a_handed_over_table_is_kept(
             allowed = new_view | {"allow_stream_replacement": "true"}
             changes = config.plan(**allowed)
             assert changes["module.replica.aws_lambda_event_source_mapping.this[0]"] == ["delete", "create"]
-            assert changes["module.replica.aws_dynamodb_table.source[0]"] == ["update"]
+            assert changes["module.replica.module.source_table.aws_dynamodb_table.this[0]"] == ["update"]
             config.apply(**allowed)
             stream = ddb.describe_table(TableName=source)["Table"]["LatestStreamArn"]
             mappings = aws("lambda", localstack).list_event_source_mappings(
@@ -126,10 +177,17 @@ def test_a_new_stream_moves_the_mapping_and_a_handed_over_table_is_kept(
             # would delete it
             ddb.put_item(TableName=source, Item={"PK": {"S": "kept"}})
             handover = {"create_source_table": "false", "stream_view_type": "NEW_AND_OLD_IMAGES"}
-            assert config.plan(**handover)["module.replica.aws_dynamodb_table.source[0]"] == ["delete"]
+            assert config.plan(**handover)[
+                "module.replica.module.source_table.aws_dynamodb_table.this[0]"
+            ] == ["delete"]
             # AND once the README's `state rm` made Terraform forget it, nothing changes: the module reads the
             # table by name, finds the same stream, and keeps the mapping
-            config.run("state", "rm", f"-state={config.state}", "module.replica.aws_dynamodb_table.source[0]")
+            config.run(
+                "state",
+                "rm",
+                f"-state={config.state}",
+                "module.replica.module.source_table.aws_dynamodb_table.this[0]",
+            )
             assert config.plan(**handover) == {}
             # AND destroying the module leaves the table, and its item, to the caller
             config.last = handover
@@ -186,8 +244,19 @@ def test_a_new_version_goes_live_and_rolls_back_through_the_alias(localstack: st
             f"{config.name}-{part}" for part in ("replicator", "logfile", "logfile-replica")
         )
         first = {"package": str(ROOT / "dist" / "ddbreplica_lambda.zip")}
-        # GIVEN the module with lambda_publish: version 1 behind the alias the mapping invokes
-        config.apply(**first)
+        # GIVEN the module with lambda_publish: version 1 behind the alias the mapping invokes, applied by the
+        # module's version that declared both tables itself; this version moves them and changes nothing
+        with earlier_module_version(tmp_path, BEFORE_ONE_TABLE_DEFINITION):
+            config.run("init", "-input=false")
+            config.apply(**first)
+        config.run("init", "-input=false")
+        upgrade = config.planned(**first)
+        table = "aws_dynamodb_table.this[0]"  # the table module's one definition
+        assert moves(upgrade) == {
+            f"module.replica.aws_dynamodb_table.{name}[0]": f"module.replica.module.{name}_table.{table}"
+            for name in ("source", "replica")
+        }
+        assert actions(upgrade) == {}
         mapping = config.run("output", f"-state={config.state}", "-raw", "event_source_mapping_uuid")
         alias = lambda_.get_alias(FunctionName=function, Name="live")
         assert alias["FunctionVersion"] == "1"

@@ -81,7 +81,7 @@ def declared_runs(module: Path) -> int:
 
 
 def test_every_module_with_tests_is_tested_once_per_cli() -> None:
-    assert TESTED_MODULES == ["dynamodb-stream-replica", "replica-target"]
+    assert TESTED_MODULES == ["dynamodb-stream-replica", "dynamodb-table", "replica-target"]
 
 
 # One set of .tftest.hcl files for both CLIs (no .tofutest.hcl twins, which OpenTofu would read instead):

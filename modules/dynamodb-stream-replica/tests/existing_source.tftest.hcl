@@ -56,7 +56,7 @@ run "reads_the_existing_stream" {
   command = apply
 
   assert {
-    condition     = length(aws_dynamodb_table.source) == 0 && length(data.aws_dynamodb_table.source) == 1
+    condition     = module.source_table.table == null && length(data.aws_dynamodb_table.source) == 1
     error_message = "The module must not create a source table, only read the existing one."
   }
 
@@ -79,7 +79,7 @@ run "reads_the_existing_stream" {
 
   assert {
     condition = (
-      aws_dynamodb_table.replica[0].hash_key == "PK" && aws_dynamodb_table.replica[0].range_key == "SK"
+      module.replica_table.table.hash_key == "PK" && module.replica_table.table.range_key == "SK"
       && aws_lambda_function.this[0].function_name == "orders_replica-replicator"
       && aws_lambda_function.this[0].environment[0].variables.REPLICA_REGION == "eu-west-1"
       && aws_lambda_function.this[0].environment[0].variables.SOURCE_TABLE_ARN == "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"

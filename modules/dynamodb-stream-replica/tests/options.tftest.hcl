@@ -45,7 +45,7 @@ mock_provider "aws" {
 
 # Each table its own ARN, as in AWS (one mocked ARN for both would be a replica that is its own source).
 override_resource {
-  target = aws_dynamodb_table.replica
+  target = module.replica_table.aws_dynamodb_table.this
   values = {
     arn = "arn:aws:dynamodb:us-east-1:123456789012:table/events.replica"
   }
@@ -73,17 +73,17 @@ run "on_demand_with_range_key_and_indexes" {
   }
 
   assert {
-    condition     = aws_dynamodb_table.source[0].range_key == "SK" && aws_dynamodb_table.source[0].billing_mode == "PAY_PER_REQUEST"
+    condition     = module.source_table.table.range_key == "SK" && module.source_table.table.billing_mode == "PAY_PER_REQUEST"
     error_message = "Range key and on-demand billing must be set."
   }
 
   assert {
-    condition     = aws_dynamodb_table.source[0].attribute == toset([{ name = "PK", type = "S" }, { name = "SK", type = "N" }, { name = "type", type = "S" }])
+    condition     = module.source_table.table.attribute == toset([{ name = "PK", type = "S" }, { name = "SK", type = "N" }, { name = "type", type = "S" }])
     error_message = "Attributes are derived once per name from table and index keys."
   }
 
   assert {
-    condition     = aws_dynamodb_table.replica[0].attribute == toset([{ name = "PK", type = "S" }, { name = "SK", type = "N" }, { name = "type", type = "S" }, { name = "owner", type = "S" }])
+    condition     = module.replica_table.table.attribute == toset([{ name = "PK", type = "S" }, { name = "SK", type = "N" }, { name = "type", type = "S" }, { name = "owner", type = "S" }])
     error_message = "Replica attributes come from its own indexes."
   }
 
@@ -93,7 +93,7 @@ run "on_demand_with_range_key_and_indexes" {
   }
 
   assert {
-    condition     = aws_dynamodb_table.source[0].point_in_time_recovery[0].enabled && !aws_dynamodb_table.source[0].server_side_encryption[0].enabled
+    condition     = module.source_table.table.point_in_time_recovery[0].enabled && !module.source_table.table.server_side_encryption[0].enabled
     error_message = "Defaults: point-in-time recovery on, AWS owned key."
   }
 }
@@ -107,9 +107,9 @@ run "customer_managed_key" {
 
   assert {
     condition = (
-      aws_dynamodb_table.source[0].server_side_encryption[0].enabled
-      && aws_dynamodb_table.source[0].server_side_encryption[0].kms_key_arn == var.kms_key_arn
-      && aws_dynamodb_table.replica[0].server_side_encryption[0].kms_key_arn == var.kms_key_arn
+      module.source_table.table.server_side_encryption[0].enabled
+      && module.source_table.table.server_side_encryption[0].kms_key_arn == var.kms_key_arn
+      && module.replica_table.table.server_side_encryption[0].kms_key_arn == var.kms_key_arn
       && aws_sqs_queue.dlq[0].kms_master_key_id == var.kms_key_arn
     )
     error_message = "The CMK must encrypt both tables and the queue."
@@ -148,8 +148,8 @@ run "one_key_per_table_and_queue" {
 
   assert {
     condition = (
-      aws_dynamodb_table.source[0].server_side_encryption[0].kms_key_arn == var.source_table_kms_key_arn
-      && aws_dynamodb_table.replica[0].server_side_encryption[0].kms_key_arn == var.replica_table_kms_key_arn
+      module.source_table.table.server_side_encryption[0].kms_key_arn == var.source_table_kms_key_arn
+      && module.replica_table.table.server_side_encryption[0].kms_key_arn == var.replica_table_kms_key_arn
       && aws_sqs_queue.dlq[0].kms_master_key_id == var.on_failure_destination.kms_key_arn
       && aws_sqs_queue.dlq[0].sqs_managed_sse_enabled != true
     )
@@ -174,8 +174,8 @@ run "key_only_for_the_replica" {
 
   assert {
     condition = (
-      aws_dynamodb_table.source[0].server_side_encryption[0].enabled == false
-      && aws_dynamodb_table.replica[0].server_side_encryption[0].enabled
+      module.source_table.table.server_side_encryption[0].enabled == false
+      && module.replica_table.table.server_side_encryption[0].enabled
       && aws_sqs_queue.dlq[0].sqs_managed_sse_enabled == true
     )
     error_message = "Only the replica uses a customer managed key; the source keeps the AWS owned key, the queue SSE-SQS."
@@ -416,7 +416,7 @@ run "create_false_creates_nothing" {
 
   assert {
     condition = (
-      length(aws_dynamodb_table.source) + length(aws_dynamodb_table.replica) + length(data.aws_dynamodb_table.source)
+      length(compact([module.source_table.table_arn, module.replica_table.table_arn])) + length(data.aws_dynamodb_table.source)
       + length(aws_iam_role.lambda) + length(aws_iam_role_policy.lambda) + length(aws_cloudwatch_log_group.lambda)
       + length(aws_lambda_function.this) + length(aws_lambda_event_source_mapping.this) + length(aws_sqs_queue.dlq)
     ) == 0

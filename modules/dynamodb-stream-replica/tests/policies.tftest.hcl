@@ -62,7 +62,7 @@ run "the_workshop_defaults" {
 
   # The replica's own ARN (the mocked default is the source's); in the run, so that no other file inherits it.
   override_resource {
-    target = aws_dynamodb_table.replica
+    target = module.replica_table.aws_dynamodb_table.this
     values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
   }
 
@@ -82,7 +82,7 @@ run "every_key_tracing_and_an_existing_log_group" {
 
   # The replica's own ARN (the mocked default is the source's); in the run, so that no other file inherits it.
   override_resource {
-    target = aws_dynamodb_table.replica
+    target = module.replica_table.aws_dynamodb_table.this
     values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
   }
 
@@ -141,7 +141,7 @@ run "an_sns_destination" {
 
   # The replica's own ARN (the mocked default is the source's); in the run, so that no other file inherits it.
   override_resource {
-    target = aws_dynamodb_table.replica
+    target = module.replica_table.aws_dynamodb_table.this
     values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
   }
 
@@ -160,7 +160,7 @@ run "an_s3_destination_with_its_key" {
 
   # The replica's own ARN (the mocked default is the source's); in the run, so that no other file inherits it.
   override_resource {
-    target = aws_dynamodb_table.replica
+    target = module.replica_table.aws_dynamodb_table.this
     values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
   }
 

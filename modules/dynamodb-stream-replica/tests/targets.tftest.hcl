@@ -40,7 +40,7 @@ mock_provider "aws" {
 }
 
 override_resource {
-  target = aws_dynamodb_table.source
+  target = module.source_table.aws_dynamodb_table.this
   values = {
     arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
     stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile/stream/2026-01-01T00:00:00.000"
@@ -48,7 +48,7 @@ override_resource {
 }
 
 override_resource {
-  target = aws_dynamodb_table.replica
+  target = module.replica_table.aws_dynamodb_table.this
   values = {
     arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"
   }
@@ -147,7 +147,7 @@ run "only_targets_without_the_modules_replica" {
   }
 
   assert {
-    condition     = length(aws_dynamodb_table.replica) == 0 && keys(jsondecode(aws_lambda_function.this[0].environment[0].variables.REPLICA_TARGETS)) == ["au", "eu"]
+    condition     = module.replica_table.table == null && keys(jsondecode(aws_lambda_function.this[0].environment[0].variables.REPLICA_TARGETS)) == ["au", "eu"]
     error_message = "create_replica_table = false: no replica table here, the function writes the targets only."
   }
 

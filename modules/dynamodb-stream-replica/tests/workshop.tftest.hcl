@@ -36,7 +36,7 @@ mock_provider "aws" {
 }
 
 override_resource {
-  target = aws_dynamodb_table.source
+  target = module.source_table.aws_dynamodb_table.this
   values = {
     arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
     stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile/stream/2026-01-01T00:00:00.000"
@@ -44,7 +44,7 @@ override_resource {
 }
 
 override_resource {
-  target = aws_dynamodb_table.replica
+  target = module.replica_table.aws_dynamodb_table.this
   values = {
     arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"
   }
@@ -97,27 +97,27 @@ run "source_table_is_the_lab_logfile" {
   command = plan
 
   assert {
-    condition     = aws_dynamodb_table.source[0].name == "logfile" && aws_dynamodb_table.source[0].hash_key == "PK" && aws_dynamodb_table.source[0].range_key == null
+    condition     = module.source_table.table.name == "logfile" && module.source_table.table.hash_key == "PK" && module.source_table.table.range_key == null
     error_message = "Source table must be logfile with hash key PK only."
   }
 
   assert {
-    condition     = aws_dynamodb_table.source[0].billing_mode == "PROVISIONED" && aws_dynamodb_table.source[0].read_capacity == 5 && aws_dynamodb_table.source[0].write_capacity == 5
+    condition     = module.source_table.table.billing_mode == "PROVISIONED" && module.source_table.table.read_capacity == 5 && module.source_table.table.write_capacity == 5
     error_message = "Source table must be provisioned with 5 RCU / 5 WCU."
   }
 
   assert {
-    condition     = aws_dynamodb_table.source[0].stream_enabled && aws_dynamodb_table.source[0].stream_view_type == "NEW_IMAGE"
+    condition     = module.source_table.table.stream_enabled && module.source_table.table.stream_view_type == "NEW_IMAGE"
     error_message = "Source stream must be enabled with NEW_IMAGE."
   }
 
   assert {
-    condition     = aws_dynamodb_table.source[0].attribute == toset([{ name = "PK", type = "S" }, { name = "GSI_1_PK", type = "S" }])
+    condition     = module.source_table.table.attribute == toset([{ name = "PK", type = "S" }, { name = "GSI_1_PK", type = "S" }])
     error_message = "Source attribute definitions must be exactly PK (S) and GSI_1_PK (S)."
   }
 
   assert {
-    condition = [for i in aws_dynamodb_table.source[0].global_secondary_index : {
+    condition = [for i in module.source_table.table.global_secondary_index : {
       name               = i.name
       hash_key           = i.hash_key
       projection_type    = i.projection_type
@@ -140,17 +140,17 @@ run "replica_table_is_the_lab_logfile_replica" {
   command = plan
 
   assert {
-    condition     = aws_dynamodb_table.replica[0].name == "logfile_replica" && aws_dynamodb_table.replica[0].hash_key == "PK"
+    condition     = module.replica_table.table.name == "logfile_replica" && module.replica_table.table.hash_key == "PK"
     error_message = "Replica table must be logfile_replica with hash key PK."
   }
 
   assert {
-    condition     = aws_dynamodb_table.replica[0].billing_mode == "PROVISIONED" && aws_dynamodb_table.replica[0].read_capacity == 10 && aws_dynamodb_table.replica[0].write_capacity == 5
+    condition     = module.replica_table.table.billing_mode == "PROVISIONED" && module.replica_table.table.read_capacity == 10 && module.replica_table.table.write_capacity == 5
     error_message = "Replica table must be provisioned with 10 RCU / 5 WCU."
   }
 
   assert {
-    condition = [for i in aws_dynamodb_table.replica[0].global_secondary_index : {
+    condition = [for i in module.replica_table.table.global_secondary_index : {
       name               = i.name
       hash_key           = i.hash_key
       projection_type    = i.projection_type
@@ -169,12 +169,12 @@ run "replica_table_is_the_lab_logfile_replica" {
   }
 
   assert {
-    condition     = aws_dynamodb_table.replica[0].tags["workshop-design-patterns"] == "targeted-for-cleanup"
+    condition     = module.replica_table.table.tags["workshop-design-patterns"] == "targeted-for-cleanup"
     error_message = "Replica table must carry the lab's cleanup tag."
   }
 
   assert {
-    condition     = aws_dynamodb_table.replica[0].stream_enabled != true
+    condition     = module.replica_table.table.stream_enabled != true
     error_message = "The replica needs no stream."
   }
 }
@@ -373,7 +373,7 @@ run "a_view_type_change_is_refused" {
     values = { stream_enabled = true, stream_view_type = "NEW_IMAGE" }
   }
 
-  expect_failures = [aws_dynamodb_table.source]
+  expect_failures = [aws_lambda_event_source_mapping.this]
 }
 
 run "a_view_type_change_goes_ahead_when_allowed" {
@@ -395,7 +395,7 @@ run "a_view_type_change_goes_ahead_when_allowed" {
   }
 
   assert {
-    condition     = aws_dynamodb_table.source[0].stream_view_type == "NEW_AND_OLD_IMAGES"
+    condition     = module.source_table.table.stream_view_type == "NEW_AND_OLD_IMAGES"
     error_message = "allow_stream_replacement lets the change through."
   }
 }
@@ -414,7 +414,7 @@ run "the_same_view_type_is_no_change" {
   }
 
   assert {
-    condition     = length(data.aws_dynamodb_table.current_source) == 1 && aws_dynamodb_table.source[0].stream_view_type == "NEW_IMAGE"
+    condition     = length(data.aws_dynamodb_table.current_source) == 1 && module.source_table.table.stream_view_type == "NEW_IMAGE"
     error_message = "The lab's own view type, read back from the existing table, plans without a refusal."
   }
 }
@@ -447,7 +447,7 @@ run "a_disabled_stream_is_enabled_again" {
   }
 
   assert {
-    condition     = length(data.aws_dynamodb_table.current_source) == 1 && aws_dynamodb_table.source[0].stream_view_type == "NEW_IMAGE"
+    condition     = length(data.aws_dynamodb_table.current_source) == 1 && module.source_table.table.stream_view_type == "NEW_IMAGE"
     error_message = "Enabling a disabled stream (a repair) is not refused."
   }
 }
