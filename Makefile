@@ -75,18 +75,14 @@ docs: setup ## Regenerate the Inputs/Outputs tables of the module and example RE
 PYTEST_WORKERS ?= 5
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
-# lint runs beside pytest (its log printed after pytest's): both mostly wait on subprocesses, and lint alone
-# would hold the 2 cores of CI for a minute before the first test starts.
 test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e, within budget
 	@date +%s.%N >build/make-test.started
+	$(MAKE) --no-print-directory lint
 	@started=$$(cat build/make-test.started); status=0; \
-	$(MAKE) --no-print-directory lint >build/lint.log 2>&1 & lint_pid=$$!; \
 	MAKE_TEST_STARTED=$$started $(PY) -m pytest $(PYTEST_PARALLEL) || status=$$?; \
-	lint_status=0; wait $$lint_pid || lint_status=$$?; \
-	echo "== make lint (ran beside pytest; exit $$lint_status)"; cat build/lint.log; \
 	total=$$(LC_ALL=C awk -v start="$$started" -v end="$$(date +%s.%N)" 'BEGIN { printf "%.0f", end - start }'); \
-	echo "make test: $$total s in all (lint beside pytest: phases above); exit $$status, lint exit $$lint_status"; \
-	[ $$status -eq 0 ] && [ $$lint_status -eq 0 ]
+	echo "make test: $$total s in all (lint, then pytest: phases above); exit $$status"; \
+	exit $$status
 
 test-fast: setup build ## Unit and Terraform tests without LocalStack, in parallel (the edit loop, about 3 min)
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=10 -m "not localstack" tests/unit tests/terraform

@@ -5,15 +5,17 @@ Steps, one line each (details in the e2e log, as for the workshop run):
  2. ``tflocal apply`` of examples/multi-region: the second account's provider assumes a role in account
     222222222222 (LocalStack derives the account from the credentials STS hands out);
  3. the lab's loader writes the CSV to the source; wait until every target equals the source, item by item,
-    each target reached as the function reaches it (its region, its writer role and external ID);
+    read here as the target account's administrator (no role under test);
  4. per target: a slice of its items deleted by hand (items that predate the target), then
-    ``ddb-replica backfill --targets-json ... --target NAME`` copies them back;
+    ``ddb-replica backfill --targets-json ... --target NAME`` copies them back, run as an operator role that
+    the writer role trusts (``operator_role_arns``), as ``verify`` below;
  5. per target: ``ddb-replica verify`` through the module's output (0 differences), and an item-by-item
     comparison here;
  6. a summary per target in the e2e summary (build/e2e-summary.json): region, account, replica items,
     mismatches, convergence seconds, items the backfill copied;
- 7. with ``E2E_POLICIES=<file>``: the trust and permission policies of the stack's roles (the function's, each
-    writer role), read from IAM in each account, for the least-privilege test to replay the calls against;
+ 7. with ``E2E_POLICIES=<file>``: the trust and permission policies of the stack's roles (the function's, the
+    operator's, each writer role), read from IAM in each account, for the least-privilege test to replay the
+    calls against;
  8. ``tflocal destroy``.
 """
 
@@ -29,7 +31,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from e2e import (
     LOG,
     ROOT,
@@ -49,16 +50,15 @@ from e2e import (
 )
 
 sys.path.insert(0, str(ROOT / "lambda_src"))
-from replica_targets import ReplicaTarget, dynamodb_client, parse_targets
+from replica_targets import ReplicaTarget, parse_targets
 
 EXAMPLE = ROOT / "examples" / "multi-region"
 # A role in the second account for Terraform's provider to assume; LocalStack enforces no IAM, so it need not
 # exist: the credentials STS returns for it are that account's.
 OTHER_ACCOUNT_ROLE = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
-VARIABLES = ["-var", f"replica_account_role_arn={OTHER_ACCOUNT_ROLE}"]
-# The role ddb-replica runs as (in the source account): the writer role trusts it through operator_role_arns,
-# as an operator's role on AWS. Like the role above, it need not exist on LocalStack.
-OPERATOR_ROLE_NAME = "ddb-replica-operator"
+# The example's operator role: ddb-replica runs as it, with the replication module's operator policy, and the
+# writer role trusts it (operator_role_arns), as an operator's role on AWS.
+VARIABLES = ["-var", f"replica_account_role_arn={OTHER_ACCOUNT_ROLE}", "-var", "create_operator_role=true"]
 BACKFILL_SLICE = 25  # items deleted by hand from each target, for its backfill to copy back
 TARGETS_JSON = ROOT / "build" / "e2e-multi-region-targets.json"
 
@@ -95,11 +95,10 @@ def run_multi_region(endpoint: str, csv: str, keep: bool, timeout: float, name: 
     try:
         with localstack(endpoint):
             deployed = False
-            operator = operator_session(endpoint)
-            variables += ["-var", f'operator_role_arns=["{operator_role_arn(endpoint)}"]']
             try:
                 outputs = deploy(variables)
                 deployed = True
+                operator = operator_session(endpoint, outputs["operator_role_arn"])
                 exercise(endpoint, operator, outputs, csv, timeout, summary)
                 if os.environ.get("E2E_POLICIES"):
                     save_role_policies(endpoint, outputs, os.environ["E2E_POLICIES"])
@@ -149,15 +148,10 @@ def deploy(variables: list[str]) -> dict[str, Any]:
     return outputs
 
 
-def operator_role_arn(endpoint: str) -> str:
-    account = boto3.client("sts", endpoint_url=endpoint).get_caller_identity()["Account"]
-    return f"arn:aws:iam::{account}:role/{OPERATOR_ROLE_NAME}"
-
-
-def operator_session(endpoint: str) -> boto3.session.Session:
-    """A session of the operator role, for ddb-replica and for reaching each target as ddb-replica does."""
+def operator_session(endpoint: str, role_arn: str) -> boto3.session.Session:
+    """A session of the operator role, for ddb-replica."""
     sts = boto3.client("sts", endpoint_url=endpoint)
-    credentials = sts.assume_role(RoleArn=operator_role_arn(endpoint), RoleSessionName="e2e-operator")
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="e2e-operator")
     return boto3.session.Session(
         aws_access_key_id=credentials["Credentials"]["AccessKeyId"],
         aws_secret_access_key=credentials["Credentials"]["SecretAccessKey"],
@@ -190,8 +184,9 @@ def exercise(
     targets = parse_targets(TARGETS_JSON.read_text(), "replica_targets output")
     session = boto3.session.Session()
     source = session.client("dynamodb", endpoint_url=endpoint)
-    # Each target as ddb-replica reaches it, as the operator: its region, its writer role and external ID.
-    clients = {target.name: dynamodb_client(target, Config(), operator, endpoint) for target in targets}
+    # The e2e's own reads and edits of each target, as the target account's administrator: not through a role
+    # under test, whose calls (the function's, ddb-replica's) the least-privilege test replays.
+    clients = {target.name: administrator_client(target, endpoint) for target in targets}
     for target in targets:
         arn = outputs["replica_targets"][target.name]["table_arn"]
         summary.targets[target.name] = TargetSummary(region=arn.split(":")[3], account=arn.split(":")[4])
@@ -324,7 +319,7 @@ def save_role_policies(endpoint: str, outputs: dict[str, Any], path: str) -> Non
     """The applied policies of the function's role and of each writer role, by role ARN: its trust policy and
     its permission policies (inline and attached), as IAM returns them."""
     with step(f"the applied role policies, to {path}") as notes:
-        roles = [outputs["lambda_role_arn"]]
+        roles = [outputs["lambda_role_arn"], outputs["operator_role_arn"]]
         roles += [t["role_arn"] for t in outputs["replica_targets"].values() if t.get("role_arn")]
         documents = {arn: role_policies(iam_client(endpoint, arn), arn.rsplit("/", 1)[1]) for arn in roles}
         with open(path, "w", encoding="utf-8") as out:
@@ -334,24 +329,39 @@ def save_role_policies(endpoint: str, outputs: dict[str, Any], path: str) -> Non
         )
 
 
-def iam_client(endpoint: str, role_arn: str) -> Any:
-    """IAM of the role's account: the caller's own, or the second account's through its administrator role
-    (the one Terraform's provider assumes), never through the role under test."""
+def administrator(endpoint: str, account: str) -> boto3.session.Session:
+    """A session of the account's administrator: the caller's own credentials, or the second account's role
+    that Terraform's provider assumes too; never a role under test."""
     session = boto3.session.Session()
-    own = session.client("sts", endpoint_url=endpoint).get_caller_identity()["Account"]
-    if role_arn.split(":")[4] == own:
-        return session.client("iam", endpoint_url=endpoint)
+    if account == session.client("sts", endpoint_url=endpoint).get_caller_identity()["Account"]:
+        return session
+    if account != OTHER_ACCOUNT_ROLE.split(":")[4]:
+        raise E2EError(f"no administrator role known for account {account} (only {OTHER_ACCOUNT_ROLE})")
     sts = session.client("sts", endpoint_url=endpoint)
-    credentials = sts.assume_role(RoleArn=OTHER_ACCOUNT_ROLE, RoleSessionName="e2e-policies")["Credentials"]
+    credentials = sts.assume_role(RoleArn=OTHER_ACCOUNT_ROLE, RoleSessionName="e2e-administrator")[
+        "Credentials"
+    ]
     return boto3.session.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-    ).client("iam", endpoint_url=endpoint)
+    )
+
+
+def administrator_client(target: ReplicaTarget, endpoint: str) -> Any:
+    account = target.role_arn.split(":")[4] if target.role_arn else ""
+    session = administrator(endpoint, account) if account else boto3.session.Session()
+    return session.client("dynamodb", region_name=target.region, endpoint_url=endpoint)
+
+
+def iam_client(endpoint: str, role_arn: str) -> Any:
+    """IAM of the role's account, as its administrator."""
+    return administrator(endpoint, role_arn.split(":")[4]).client("iam", endpoint_url=endpoint)
 
 
 def role_policies(iam: Any, role: str) -> dict[str, Any]:
-    """A role's trust policy and its permission policies by name (IAM may return a document URL-encoded)."""
+    """A role's trust policy, its permission policies by name (IAM may return a document URL-encoded) and its
+    permissions boundary's ARN, if any."""
     policies: dict[str, Any] = {}
     for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
         policies[name] = document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
@@ -359,8 +369,9 @@ def role_policies(iam: Any, role: str) -> dict[str, Any]:
         version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
         found = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)
         policies[attached["PolicyArn"]] = document(found["PolicyVersion"]["Document"])
-    trust = document(iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
-    return {"trust": trust, "policies": policies}
+    found = iam.get_role(RoleName=role)["Role"]
+    boundary = found.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+    return {"trust": document(found["AssumeRolePolicyDocument"]), "policies": policies, "boundary": boundary}
 
 
 def document(value: Any) -> Any:

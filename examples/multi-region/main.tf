@@ -90,8 +90,38 @@ module "replica_other_account" {
 
   create_writer_role  = true
   replicator_role_arn = module.replication.lambda_role_arn
-  operator_role_arns  = var.operator_role_arns
+  operator_role_arns  = concat(var.operator_role_arns, aws_iam_role.operator[*].arn)
   external_id         = var.external_id
   # ddb-replica backfill|verify reach this target through the writer role (make e2e does).
   writer_role_allow_verify = true
+}
+
+# A role for the people who run `ddb-replica backfill|verify`, with exactly what they call (optional: on AWS you may
+# attach the module's operator_policy_json to a role of your own instead).
+data "aws_caller_identity" "source" {}
+
+resource "aws_iam_role" "operator" {
+  count = var.create_operator_role ? 1 : 0
+
+  name = "${replace(var.source_table_name, ".", "-")}-ddb-replica-operator"
+  # The source account as principal: its identities that IAM lets assume this role may (as with any role
+  # trusting its account); the writer role of the second account trusts this role by ARN.
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect    = "Allow"
+        Action    = "sts:AssumeRole"
+        Principal = { AWS = "arn:${split(":", data.aws_caller_identity.source.arn)[1]}:iam::${data.aws_caller_identity.source.account_id}:root" }
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy" "operator" {
+  count = var.create_operator_role ? 1 : 0
+
+  name   = "ddb-replica"
+  role   = aws_iam_role.operator[0].id
+  policy = module.replication.operator_policy_json
 }

@@ -32,3 +32,8 @@ output "on_failure_queue_url" {
   description = "URL of the on-failure queue (metadata of batches that did not reach every target)."
   value       = module.replication.on_failure_queue_url
 }
+
+output "operator_role_arn" {
+  description = "ARN of the role for `ddb-replica` (with `create_operator_role`), or null."
+  value       = one(aws_iam_role.operator[*].arn)
+}

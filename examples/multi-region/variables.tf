@@ -40,6 +40,12 @@ variable "operator_role_arns" {
   default     = []
 }
 
+variable "create_operator_role" {
+  description = "Create a role for `ddb-replica` in the source account, with the replication module's `operator_policy_json`, assumable by that account's principals that IAM lets assume it; trusted by the second account's writer role."
+  type        = bool
+  default     = false
+}
+
 variable "external_id" {
   description = "External ID the second account's writer role requires of the function."
   type        = string

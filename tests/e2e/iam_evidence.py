@@ -98,6 +98,8 @@ def calls_from_log(lines: Iterable[str], role_arns: Iterable[str], first_line: i
         if not text.strip():
             continue
         entry = json.loads(text)
+        if "unrecorded" in entry:
+            raise UnsupportedPolicy(f"call log line {number}: a call LocalStack could not record: {entry}")
         action = f"{IAM_PREFIX.get(entry['service'], entry['service'])}:{entry['operation']}"
         session = entry["principal"]
         principal = role_arn_of_session(session) or entry.get("via") or session

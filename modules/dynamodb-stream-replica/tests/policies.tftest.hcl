@@ -75,6 +75,11 @@ run "the_workshop_defaults" {
     condition     = [for s in jsondecode(aws_iam_role_policy.lambda[0].policy).Statement : s.Sid if contains(s.Resource, "*")] == ["ListStreams"]
     error_message = "Only dynamodb:ListStreams, which has no resource type, is granted on *."
   }
+
+  assert {
+    condition     = [for s in jsondecode(output.operator_policy_json).Statement : [s.Sid, s.Resource]] == [["ReadSourceTable", ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile"]], ["ReadAndRepairTargets", ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"]]]
+    error_message = "ddb-replica's policy for the workshop: read the source, read and repair the replica."
+  }
 }
 
 run "every_key_tracing_and_an_existing_log_group" {
@@ -134,6 +139,16 @@ run "targets_in_another_region_and_another_account" {
     }
     error_message = "The role writes its own account's target and assumes the other account's writer role, nothing else."
   }
+
+  assert {
+    condition = { for s in jsondecode(output.operator_policy_json).Statement : s.Sid => s.Resource } == {
+      ReadSourceTable         = ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile"]
+      ReadAndRepairTargets    = ["arn:aws:dynamodb:eu-west-1:123456789012:table/logfile_replica"]
+      AssumeTargetWriterRoles = ["arn:aws:iam::222222222222:role/logfile_replica-ap-southeast-2-writer"]
+      UseTableKeysViaDynamodb = ["arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+    }
+    error_message = "ddb-replica's policy: read the source, read and repair this account's targets, assume the others' writer roles, their keys through DynamoDB."
+  }
 }
 
 run "an_sns_destination" {
@@ -146,7 +161,11 @@ run "an_sns_destination" {
   }
 
   variables {
-    on_failure_destination = { create_queue = false, arn = "arn:aws:sns:us-east-1:123456789012:replication-failures" }
+    on_failure_destination = {
+      create_queue = false
+      arn          = "arn:aws:sns:us-east-1:123456789012:replication-failures"
+      kms_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/55555555-5555-5555-5555-555555555555"
+    }
   }
 
   assert {

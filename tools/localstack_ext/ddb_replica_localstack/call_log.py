@@ -110,8 +110,14 @@ def call_log_handler(path: str) -> Any:
     def handle(chain: HandlerChain, context: RequestContext, response: Response) -> None:
         try:
             record(context, response, path)
-        except Exception:  # the log is evidence for tests; it must never fail a call
+        except Exception as error:  # the log is evidence for tests; it must never fail a call
             LOG.exception("call log: could not record %s", context.operation)
+            # ... nor lose one silently: a reader of the log fails on this line
+            unrecorded = json.dumps(
+                {"time": time.time(), "unrecorded": str(context.operation), "error": str(error)}
+            )
+            with _lock, open(path, "a", encoding="utf-8") as log:
+                log.write(unrecorded + "\n")
 
     return handle
 

@@ -1,0 +1,53 @@
+locals {
+  # The keys DynamoDB decrypts when ddb-replica reads or writes: the source's and those of this account's targets
+  # (a target in another account grants its key to its writer role).
+  operator_keys = compact(concat([local.source_kms_key_arn], [for t in local.own_account_targets : t.kms_key_arn]))
+
+  # What `ddb-replica backfill` and `verify [--repair]` call, and nothing else: they describe, scan and read keys
+  # again (BatchGetItem) on both sides, and write the replica with conditional PutItem/DeleteItem. The function's
+  # role is not for people; attach this to the role your operators run ddb-replica as.
+  operator_policy = !local.create ? null : jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid      = "ReadSourceTable"
+          Effect   = "Allow"
+          Action   = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"]
+          Resource = [local.source_table_arn]
+        },
+      ],
+      length(local.own_account_targets) > 0 ? [
+        {
+          Sid      = "ReadAndRepairTargets"
+          Effect   = "Allow"
+          Action   = ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Scan"]
+          Resource = [for t in local.own_account_targets : t.table_arn]
+        },
+      ] : [],
+      length(local.writer_role_arns) > 0 ? [
+        {
+          # Another account's target is read and repaired through its writer role: list the operator's role in
+          # that replica-target's operator_role_arns, which also lets it read there.
+          Sid      = "AssumeTargetWriterRoles"
+          Effect   = "Allow"
+          Action   = ["sts:AssumeRole"]
+          Resource = local.writer_role_arns
+        },
+      ] : [],
+      length(local.operator_keys) > 0 ? [
+        {
+          Sid      = "UseTableKeysViaDynamodb"
+          Effect   = "Allow"
+          Action   = ["kms:Decrypt"]
+          Resource = sort(distinct(local.operator_keys))
+          Condition = {
+            StringEquals = {
+              "kms:ViaService" = sort(distinct([for key in local.operator_keys : "dynamodb.${split(":", key)[3]}.${split(":", key)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}"]))
+            }
+          }
+        },
+      ] : [],
+    )
+  })
+}
