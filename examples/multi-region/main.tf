@@ -100,10 +100,18 @@ module "replica_other_account" {
 # attach the module's operator_policy_json to a role of your own instead).
 data "aws_caller_identity" "source" {}
 
+data "aws_region" "source" {}
+
+locals {
+  # IAM names are global to the account: the region too (the example in two regions), cut to 64 characters.
+  operator_role_suffix = "-${data.aws_region.source.region}-operator"
+  operator_role_name   = "${substr(replace(var.source_table_name, ".", "-"), 0, 64 - length(local.operator_role_suffix))}${local.operator_role_suffix}"
+}
+
 resource "aws_iam_role" "operator" {
   count = var.create_operator_role ? 1 : 0
 
-  name = "${replace(var.source_table_name, ".", "-")}-ddb-replica-operator"
+  name = local.operator_role_name
   # The source account as principal: its identities that IAM lets assume this role may (as with any role
   # trusting its account); the writer role of the second account trusts this role by ARN.
   assume_role_policy = jsonencode({

@@ -89,6 +89,12 @@ resource "aws_lambda_function" "this" {
     }
 
     precondition {
+      # By name, at plan even when the account or region is not known yet (the check below needs them).
+      condition     = !local.create_replica_table || var.replica_table_name != var.source_table_name
+      error_message = "replica_table_name must differ from source_table_name: the function would write every change back into its own source."
+    }
+
+    precondition {
       condition     = !contains([for t in local.targets : t.place], local.source_place)
       error_message = "replica_targets: a target is the source table itself (${local.source_place}: same account, region and name): the function would write every change back into its own stream."
     }

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.localstack
 
 # The last commit whose module declared its tables itself (aws_dynamodb_table.source and .replica), before
 # modules/dynamodb-table served both: stacks applied with it must upgrade without losing a table.
-BEFORE_ONE_TABLE_DEFINITION = "f33b019"
+BEFORE_ONE_TABLE_DEFINITION = "f33b019eaf0e797fcef37996071969e5610c5427"
 
 
 class Config:
@@ -88,26 +88,29 @@ def moves(planned: list[dict[str, Any]]) -> dict[str, str]:
 
 
 @contextmanager
-def earlier_module_version(workdir: Path, commit: str) -> Iterator[None]:
-    """The configuration's modules/ as they were at ``commit`` (git archive), instead of the link to the
-    repository's; the link is back afterwards. Run init after entering and after leaving: init records each
-    module's resolved directory (through the link) and keeps it while the module's source is the same, so
-    the record goes too."""
-    link, manifest = workdir / "modules", workdir / "tf" / "modules"
-    link.unlink()
-    shutil.rmtree(manifest, ignore_errors=True)
+def earlier_module_version(config: Config, workdir: Path, commit: str) -> Iterator[None]:
+    """The configuration's modules/ as they were at ``commit`` (git archive) instead of the link to the
+    repository's, initialised; afterwards the link again, initialised, whatever happened (so that the
+    destroy at the end runs with this version). init records each module's resolved directory (through the
+    link) and keeps it while the module's source is the same: the record goes on each swap."""
     archive = subprocess.run(
         ["git", "archive", commit, "modules"], cwd=ROOT, capture_output=True, check=False
     )
     if archive.returncode != 0:
         pytest.fail(f"git archive {commit} failed (a shallow clone? fetch the history): {archive.stderr!r}")
-    subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive.stdout, check=True)
+    link, manifest = workdir / "modules", workdir / "tf" / "modules"
     try:
+        link.unlink()
+        shutil.rmtree(manifest, ignore_errors=True)
+        subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive.stdout, check=True)
+        config.run("init", "-input=false")
         yield
     finally:
-        shutil.rmtree(link)
+        if not link.is_symlink():
+            shutil.rmtree(link, ignore_errors=True)
+            link.symlink_to(ROOT / "modules", target_is_directory=True)
         shutil.rmtree(manifest, ignore_errors=True)
-        link.symlink_to(ROOT / "modules", target_is_directory=True)
+        config.run("init", "-input=false")
 
 
 @contextmanager
@@ -126,11 +129,9 @@ def test_editing_the_source_table_never_replaces_the_mapping(
     with configuration("tests/terraform/existing_source", cli, localstack, tmp_path) as config:
         # GIVEN the caller's table and the module created in one apply (the module waits for the stream ARN),
         # by the module's version that declared its replica table itself
-        with earlier_module_version(tmp_path, BEFORE_ONE_TABLE_DEFINITION):
-            config.run("init", "-input=false")
+        with earlier_module_version(config, tmp_path, BEFORE_ONE_TABLE_DEFINITION):
             config.apply(tag="a", by_stream_arn="true")
         # WHEN this version plans, THEN it moves the replica table into the table module and changes nothing
-        config.run("init", "-input=false")
         upgrade = config.planned(tag="a", by_stream_arn="true")
         assert moves(upgrade) == {
             "module.replica.aws_dynamodb_table.replica[0]": (
@@ -244,19 +245,8 @@ def test_a_new_version_goes_live_and_rolls_back_through_the_alias(localstack: st
             f"{config.name}-{part}" for part in ("replicator", "logfile", "logfile-replica")
         )
         first = {"package": str(ROOT / "dist" / "ddbreplica_lambda.zip")}
-        # GIVEN the module with lambda_publish: version 1 behind the alias the mapping invokes, applied by the
-        # module's version that declared both tables itself; this version moves them and changes nothing
-        with earlier_module_version(tmp_path, BEFORE_ONE_TABLE_DEFINITION):
-            config.run("init", "-input=false")
-            config.apply(**first)
-        config.run("init", "-input=false")
-        upgrade = config.planned(**first)
-        table = "aws_dynamodb_table.this[0]"  # the table module's one definition
-        assert moves(upgrade) == {
-            f"module.replica.aws_dynamodb_table.{name}[0]": f"module.replica.module.{name}_table.{table}"
-            for name in ("source", "replica")
-        }
-        assert actions(upgrade) == {}
+        # GIVEN the module with lambda_publish: version 1 behind the alias the mapping invokes
+        config.apply(**first)
         mapping = config.run("output", f"-state={config.state}", "-raw", "event_source_mapping_uuid")
         alias = lambda_.get_alias(FunctionName=function, Name="live")
         assert alias["FunctionVersion"] == "1"

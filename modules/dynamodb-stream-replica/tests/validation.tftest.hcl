@@ -197,7 +197,7 @@ run "rejects_replica_named_like_source" {
   variables {
     replica_table_name = "logfile"
   }
-  # The function's check that no target is the source (same account, region and name) names it.
+  # Refused by name, and by the function's check that no target is the source (same account, region, name).
   expect_failures = [aws_lambda_function.this]
 }
 
