@@ -26,7 +26,7 @@ build/setup.env: tools/setup.sh tools/versions.env
 checkov_now        = $$(sed -n 's/^CHECKOV=//p' build/setup.env)
 terraform_docs_now = $$(sed -n 's/^TERRAFORM_DOCS=//p' build/setup.env)
 
-.PHONY: build setup setup-e2e test test-fast test-unit lint tf-fmt tf-static policy-lint docs e2e bench localstack-up localstack-down clean
+.PHONY: build setup setup-e2e test test-fast test-unit lint lint-python tf-fmt tf-static policy-lint docs e2e bench localstack-up localstack-down clean
 
 build: $(ZIP) ## Build the Lambda zip (deterministic)
 
@@ -39,11 +39,15 @@ setup: ## Install/build everything the tests need (idempotent; ~1 h the first ti
 setup-e2e: ## Install/build only what make e2e needs (no OpenTofu build, checkov or terraform-docs)
 	@SETUP_TIER=e2e tools/setup.sh
 
+# The checks run side by side (2 cores; each mostly one process); --output-sync keeps each one's output whole.
+LINT_CHECKS := lint-python tf-fmt tf-static
 lint: setup ## ruff, mypy, terraform fmt, checkov, parliament on the rendered IAM policies, terraform-docs up to date
+	$(MAKE) --no-print-directory -j3 --output-sync=target $(LINT_CHECKS) policy-lint
+
+lint-python: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(MAKE) --no-print-directory tf-fmt tf-static policy-lint
 
 # Every IAM policy the modules' rendering tests apply (mock providers), linted by parliament: zero findings, or
 # each explained next to its statement (EXPLAINED in tools/policy_lint.py).
@@ -75,9 +79,10 @@ docs: setup ## Regenerate the Inputs/Outputs tables of the module and example RE
 PYTEST_WORKERS ?= 5
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
+# make lint, with its parliament check run by pytest (tests/terraform/test_terraform.py) beside the other tests.
 test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e, within budget
 	@date +%s.%N >build/make-test.started
-	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory -j3 --output-sync=target $(LINT_CHECKS)
 	@started=$$(cat build/make-test.started); status=0; \
 	MAKE_TEST_STARTED=$$started $(PY) -m pytest $(PYTEST_PARALLEL) || status=$$?; \
 	total=$$(LC_ALL=C awk -v start="$$started" -v end="$$(date +%s.%N)" 'BEGIN { printf "%.0f", end - start }'); \

@@ -81,25 +81,28 @@ def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     return statements if isinstance(statements, list) else [statements]
 
 
-def rendered_policies(cli: str) -> list[tuple[str, dict[str, Any]]]:
+def rendered_policies(cli: str, env: dict[str, str] | None = None) -> list[tuple[str, dict[str, Any]]]:
     """(module / test run / address, document) for every policy the rendering tests apply, rendered by
     `terraform test -json -verbose` with the modules' mock providers (no AWS, no LocalStack); one module per
     thread (each is a process of its own)."""
     with ThreadPoolExecutor(max_workers=len(RENDERING_TESTS)) as pool:
-        rendered = pool.map(lambda item: _render(cli, *item), RENDERING_TESTS.items())
+        rendered = pool.map(lambda item: _render(cli, item[0], item[1], env=env), RENDERING_TESTS.items())
     return [document for documents in rendered for document in documents]
 
 
-def _render(cli: str, module: str, test_file: str) -> list[tuple[str, dict[str, Any]]]:
+def _render(
+    cli: str, module: str, test_file: str, env: dict[str, str] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     with tempfile.TemporaryDirectory() as work:
         copy = Path(work) / "modules"
         shutil.copytree(ROOT / "modules", copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
         directory = copy / Path(module).name
         init = [cli, "init", "-backend=false", "-input=false"]
-        subprocess.run(init, cwd=directory, check=True, capture_output=True)
+        subprocess.run(init, cwd=directory, env=env, check=True, capture_output=True)
         result = subprocess.run(
             [cli, "test", "-json", "-verbose", f"-filter={test_file}"],
             cwd=directory,
+            env=env,
             capture_output=True,
             text=True,
             check=False,

@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from e2e import setup_env  # noqa: E402
+from policy_lint import policy_findings, rendered_policies  # noqa: E402
 from workdirs import TFLOCAL_OVERRIDE, example_copy  # noqa: E402
 
 MODULE = ROOT / "modules" / "dynamodb-stream-replica"
@@ -97,3 +98,15 @@ def test_module_terraform_test(name: str, cli: str, tmp_path: Path) -> None:
     check(terraform(module, "init", "-backend=false", "-input=false", data_dir=tmp_path / "tf", cli=cli))
     output = check(terraform(module, "test", data_dir=tmp_path / "tf", cli=cli))
     assert f"Success! {declared_runs(module)} passed, 0 failed." in output, output[-3000:]
+
+
+# `make lint` runs tools/policy_lint.py itself; `make test` runs it here instead, beside the other tests, so
+# that its Terraform runs do not lengthen the lint that comes before them.
+def test_rendered_policies_pass_parliament() -> None:
+    env = {**os.environ, **setup_env()}
+    documents = rendered_policies(env.get("TF", "terraform"), env=env)
+    # 5 runs of policies.tftest.hcl (function role and operator policy each), 3 writer roles of replica-target
+    assert len(documents) >= 13, [name for name, _ in documents]
+    assert [
+        f"{name}: {finding}" for name, document in documents for finding in policy_findings(document)
+    ] == []
