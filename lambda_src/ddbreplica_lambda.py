@@ -284,6 +284,12 @@ def _change(record: Any, sequence: str) -> Change:
     return Change(sequence, event_name, key, _key_id(key), _decode_image(new_image, "NewImage"))
 
 
+def put_change(item: Item, key_names: Sequence[str], sequence: str = "") -> Change:
+    """A put of a whole item, as an INSERT record asks for: the backfill copies through write() too."""
+    key = {name: item[name] for name in key_names}
+    return Change(sequence, "INSERT", key, _key_id(key), item)
+
+
 def _missing_new_image(view_type: object, event_name: str, sequence: str) -> NoReturn:
     """A stream without new images is a configuration error: fail the whole batch loudly."""
     if view_type in FULL_IMAGE_VIEW_TYPES:

@@ -56,7 +56,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Terraform, OpenTofu and the AWS provider are Go programs, and the suite is CPU-bound on 2 cores: with Go's
+# collector at GOGC=400 instead of 100, the replication module's `terraform test` (94 runs) took 95.9 s of
+# CPU instead of 127.4 s, at 646 MB instead of 491 MB at most (measured with /usr/bin/time, one after the
+# other on a quiet machine). Every Terraform the tests start inherits it; a value the caller set wins.
+GO_GC_PERCENT = "400"
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("GOGC", GO_GC_PERCENT)
     if _is_controller(config):
         os.environ.setdefault(RUN_ID_ENV, uuid.uuid4().hex)  # set before the workers start
 

@@ -2,12 +2,13 @@
 
 Each segment of a parallel Scan is read page by page. For every page:
  1. its keys are written to the segment's checkpoint as *pending*;
- 2. the replica items of the page are read; each item the replica lacks is put, on condition that it
-    still has none (``attribute_not_exists``), so anything the stream wrote, always as new as the scan or
-    newer, stays;
- 3. every key of the page is settled (``settle.py``): a strongly consistent read of replica then source,
-    and a conditional write where they differ. This removes an item the backfill brought back after the
-    source deleted it, and reports keys that would not settle;
+ 2. in chunks of 100 keys: the replica items of the chunk are read, and the items the replica lacks are
+    written (``copying.py``: BatchWriteItem by default; conditional transactions or puts keep a stream
+    write that came in between even for that moment);
+ 3. then every key of the chunk is settled (``settle.py``): a strongly consistent read of replica then source,
+    and a conditional write where they differ. This puts back a newer write of the stream that the copy
+    overwrote, removes an item the copy brought back after the source deleted it, writes what the copy
+    could not, and reports keys that would not settle;
  4. the checkpoint moves past the page, pending cleared.
 A run stopped anywhere resumes (``--resume``) by settling the pending keys, then scanning on from the last
 completed page.
@@ -24,17 +25,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-from ddbreplica_lambda import is_refused
-
+from .copying import DEFAULT_COPY_MODE, copy_missing
 from .items import Item, decode_key, encode_key, key_id, key_of
-from .scanning import Page, pages
+from .scanning import pages
 from .settle import Settled, settle
 from .tables import OpsError
 from .writes import Tables
 
 STATE_VERSION = 1
 MAX_REFUSED = 100  # keys the replica may refuse in a run before it stops (--max-refused)
+# Keys read, copied and settled together (BatchGetItem's limit): the settle follows its copy closely.
+CHUNK_KEYS = 100
+# The copy mode of a run whose manifest names none: it was started before the modes, with conditional puts.
+EARLIER_COPY_MODE = "item"
 
 
 class TooManyRefusedError(RuntimeError):
@@ -73,7 +76,7 @@ class Checkpoints:
     def path(self, segment: int) -> Path:
         return self.directory / f"segment-{segment:05d}.json"
 
-    def start(self, total_segments: int) -> list[SegmentState]:
+    def start(self, total_segments: int, copy_mode: str = DEFAULT_COPY_MODE) -> list[SegmentState]:
         """A fresh run: forget earlier checkpoints of this directory."""
         self.directory.mkdir(parents=True, exist_ok=True)
         for old in self.directory.glob("segment-*.json"):
@@ -83,6 +86,7 @@ class Checkpoints:
             "source": self.source,
             "replica": self.replica,
             "total_segments": total_segments,
+            "copy": copy_mode,
         }
         _write_atomically(self.manifest, manifest)
         states = [SegmentState(segment, total_segments) for segment in range(total_segments)]
@@ -107,6 +111,15 @@ class Checkpoints:
                 f"(or drop --segments)"
             )
         return [self._load(segment, total) for segment in range(total)]
+
+    def copy_mode(self, requested: str | None) -> str:
+        """The copy mode of the run to resume: a resumed run keeps the guarantee it was started with."""
+        saved = str(_read_json(self.manifest).get("copy", EARLIER_COPY_MODE))
+        if requested is not None and requested != saved:
+            raise OpsError(
+                f"{self.manifest} was started with --copy {saved}; resume with the same (or drop --copy)"
+            )
+        return saved
 
     def _load(self, segment: int, total: int) -> SegmentState:
         path = self.path(segment)
@@ -149,6 +162,7 @@ class Backfill:
     on_items: Callable[[int], object] = lambda count: None
     stop: threading.Event = field(default_factory=threading.Event)
     max_refused: int = MAX_REFUSED
+    copy_mode: str = DEFAULT_COPY_MODE  # how missing items are written (copying.py)
     refused: set[str] = field(default_factory=set)  # ids of the keys refused so far (checkpoints' included)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -184,8 +198,11 @@ class Backfill:
             keys = [key_of(item, self.tables.key_names) for item in page.items]
             state.pending = [encode_key(key) for key in keys]
             self.checkpoints.save(state)
-            self._copy(state, page, keys)
-            self._settle(state, keys)
+            for offset in range(0, len(keys), CHUNK_KEYS):  # each copy settled right after it
+                chunk = slice(offset, offset + CHUNK_KEYS)
+                self._copy(state, page.items[chunk], keys[chunk])
+                self._settle(state, keys[chunk])
+            state.scanned += len(page.items)
             state.pending = []
             state.last_key = encode_key(page.last_key) if page.last_key else None
             state.done = page.last_key is None
@@ -194,27 +211,16 @@ class Backfill:
             if self.stop.is_set():
                 return
 
-    def _copy(self, state: SegmentState, page: Page, keys: Sequence[Item]) -> None:
-        """Put the page's items the replica lacks. One BatchGetItem per 100 keys first: an item already
-        there costs no write (a failed conditional put still consumes write capacity), so a second run
-        over a replicated table writes nothing. The put stays conditional: the stream may write in between.
+    def _copy(self, state: SegmentState, items: Sequence[Item], keys: Sequence[Item]) -> None:
+        """Write the items the replica lacks. One BatchGetItem first: an item already there costs no write,
+        so a second run over a replicated table writes nothing. The stream may write in between:
+        copying.py says what each mode does then, and the settle that follows decides.
         """
         in_replica = self.tables.replica_items(keys)
-        for item, key in zip(page.items, keys, strict=True):
-            if key_id(key) in in_replica:
-                state.present += 1
-                continue
-            try:
-                copied = self.tables.put_if_absent(item)
-            except ClientError as error:
-                if not is_refused(error):
-                    raise
-                continue  # the settle that follows tries it again, and reports it with the replica's reason
-            if copied:
-                state.copied += 1
-            else:
-                state.present += 1  # the stream wrote it first
-        state.scanned += len(page.items)
+        missing = [item for item, key in zip(items, keys, strict=True) if key_id(key) not in in_replica]
+        copied = copy_missing(self.tables, missing, self.copy_mode)
+        state.copied += copied.copied
+        state.present += len(items) - len(missing) + copied.present
 
     def _settle(self, state: SegmentState, keys: Sequence[Item]) -> None:
         settled: Settled = settle(self.tables, keys)

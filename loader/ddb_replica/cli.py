@@ -23,11 +23,13 @@ from replica_targets import ROLE_ARN, ReplicaTarget, TargetError, parse_targets,
 from loader.load_logfile import Console, bounded_int, explain
 
 from .backfill import MAX_REFUSED, Backfill, Checkpoints, SegmentState
+from .copying import COPY_MODES, DEFAULT_COPY_MODE
 from .items import Item, decode_key, encode_key, key_id, key_text
 from .scanning import MAX_SEGMENTS, default_segments, default_workers
 from .settle import Settled
 from .tables import Connection, OpsError, TableInfo, check_pair, describe, permission_message
 from .verify import Differences, compare, confirm, repair, scan_both
+from .window import check_window, estimate
 from .writes import RateLimiter, Tables
 
 EXIT_OK = 0
@@ -125,6 +127,22 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=MAX_REFUSED,
         help=f"keys the replica may refuse before the run stops (default {MAX_REFUSED}): more than a few "
         "means a difference between the tables (an index key type) that every item may hit",
+    )
+    backfill.add_argument(
+        "--copy",
+        choices=COPY_MODES,
+        default=None,
+        help="how the items the replica lacks are written: batch (BatchWriteItem, 25 per call; a stream "
+        "write in the same moment may be overwritten until the settle right after), transact (conditional "
+        "TransactWriteItems, 100 per call, twice the write units; never overwrites a stream write), item "
+        f"(one conditional PutItem each; never overwrites). Default {DEFAULT_COPY_MODE}; --resume keeps the "
+        "run's; README: Consistency rule",
+    )
+    backfill.add_argument(
+        "--force",
+        action="store_true",
+        help="run even when the write budget (--max-wcu, the replica's provisioned capacity) makes the "
+        "backfill longer than the 24 h a stream keeps its changes",
     )
     backfill.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its checkpoints"
@@ -269,11 +287,20 @@ def backfill(args: argparse.Namespace, console: Console) -> int:
             f"reach the replica"
         )
     checkpoints = Checkpoints(state_dir(args, source, replica), source.name, tables.replica)
-    states = checkpoints.resume(args.segments) if args.resume else checkpoints.start(segments)
+    resumed = checkpoints.resume(args.segments) if args.resume else None
+    copy_mode = checkpoints.copy_mode(args.copy) if args.resume else args.copy or DEFAULT_COPY_MODE
+    done = sum(state.scanned for state in resumed or [])
+    # The items the replica lacks, as far as DynamoDB's counts tell: a second run writes nothing.
+    left = max(source.item_count - max(replica.item_count, done), 0)
+    guess = estimate(source, replica, left, args.max_wcu, copy_mode)
+    check_window(guess, args.force)  # before start() forgets earlier checkpoints
+    console.info(f"estimate: {guess.text()}")
+    states = resumed if resumed is not None else checkpoints.start(segments, copy_mode)
     segments = len(states)
     workers = min(workers, segments) if args.workers is None else args.workers
     console.info(
         f"backfill {source.name} -> {tables.replica}: {segments} segment(s), {workers} worker(s), "
+        f"--copy {copy_mode}, "
         f"checkpoints in {checkpoints.directory}" + (" (resumed)" if args.resume else "")
     )
     started = time.perf_counter()
@@ -281,7 +308,13 @@ def backfill(args: argparse.Namespace, console: Console) -> int:
     with console.bar(max(source.item_count, already), "backfill", "item") as bar:
         bar.update(already)
         run = Backfill(
-            tables, checkpoints, workers, args.page_size, on_items=bar.update, max_refused=args.max_refused
+            tables,
+            checkpoints,
+            workers,
+            args.page_size,
+            on_items=bar.update,
+            max_refused=args.max_refused,
+            copy_mode=copy_mode,
         )
         try:
             run.run(states)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 PERMISSION_ERRORS = frozenset({"AccessDeniedException", "UnrecognizedClientException"})
+# Operations IAM authorises as another action: a transaction's puts need dynamodb:PutItem.
+IAM_ACTIONS = {"TransactWriteItems": "PutItem"}
 
 
 class OpsError(Exception):
@@ -53,6 +55,7 @@ class TableInfo:
     item_count: int  # DynamoDB's estimate (updated about every six hours on AWS)
     size_bytes: int
     stream_view_type: str | None
+    write_capacity: int | None = None  # provisioned write capacity units; None on demand
 
     def key_text(self) -> str:
         return ", ".join(
@@ -86,7 +89,15 @@ def describe(client: DynamoDBClient, table: str) -> TableInfo:
         item_count=int(description.get("ItemCount", 0)),
         size_bytes=int(description.get("TableSizeBytes", 0)),
         stream_view_type=stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
+        write_capacity=_provisioned_writes(description),
     )
+
+
+def _provisioned_writes(description: Any) -> int | None:
+    if (description.get("BillingModeSummary") or {}).get("BillingMode") == "PAY_PER_REQUEST":
+        return None
+    units = int((description.get("ProvisionedThroughput") or {}).get("WriteCapacityUnits") or 0)
+    return units or None  # an on-demand table describes its throughput as 0
 
 
 def check_pair(source: TableInfo, replica: TableInfo) -> None:
@@ -108,7 +119,5 @@ def permission_message(error: ClientError) -> str | None:
     if code not in PERMISSION_ERRORS:
         return None
     message = error.response.get("Error", {}).get("Message", "")
-    return (
-        f"missing permission dynamodb:{error.operation_name} ({code}: {message}); "
-        f"grant it to the caller on both tables"
-    )
+    action = IAM_ACTIONS.get(error.operation_name, error.operation_name)
+    return f"missing permission dynamodb:{action} ({code}: {message}); grant it to the caller on both tables"

@@ -1,8 +1,9 @@
 """Conditional writes to the replica, reads of both tables, retried like the Lambda handler retries.
 
 Every write here is a compare-and-set against what was last seen in the replica, so a change the stream
-delivers in the meantime always wins: the backfill puts only where the replica has no item, and a repair or
-an undo applies only while the replica item is still the one that was read.
+delivers in the meantime always wins: a put where the replica has no item (the backfill's ``--copy item``),
+and the settle's or a repair's writes, which apply only while the replica item is still the one that was
+read. (The backfill's batched copy, copying.py, writes through the handler's write() instead.)
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class Tables:
 
     def put_if_unchanged(self, item: Item, expected: Mapping[str, AttributeValue] | None) -> bool:
         """PutItem if the replica item is still ``expected`` (None: absent). False if it changed."""
-        self._take_capacity(item)
+        self.take_capacity(write_units(item))
         changed = [name for name, value in (expected or {}).items() if item.get(name) != value]
         condition = unchanged_condition(expected, self.key_names, first=changed)
         return self._conditional(
@@ -109,16 +110,17 @@ class Tables:
 
     def delete_if_unchanged(self, expected: Item) -> bool:
         """DeleteItem if the replica item is still ``expected``. False if it changed (or is gone)."""
-        self._take_capacity(expected)
+        self.take_capacity(write_units(expected))
         condition = unchanged_condition(expected, self.key_names)
         key = key_of(expected, self.key_names)
         return self._conditional(
             lambda: self.replica_side.delete_item(TableName=self.replica, Key=key, **condition)
         )
 
-    def _take_capacity(self, item: Mapping[str, AttributeValue]) -> None:
+    def take_capacity(self, units: float) -> None:
+        """Wait for ``units`` write capacity units under --max-wcu (no wait without it)."""
         if self.limiter is not None:
-            self.limiter.acquire(write_units(item))
+            self.limiter.acquire(units)
 
     def _conditional(self, call: Callable[[], object]) -> bool:
         try:

@@ -4,7 +4,8 @@ locals {
   operator_keys = compact(concat([local.source_kms_key_arn], [for t in local.own_account_targets : t.kms_key_arn]))
 
   # What `ddb-replica backfill` and `verify [--repair]` call, and nothing else: they describe, scan and read keys
-  # again (BatchGetItem) on both sides, and write the replica with conditional PutItem/DeleteItem. The function's
+  # again (BatchGetItem) on both sides, and write the replica: BatchWriteItem (backfill's default copy) and
+  # conditional PutItem/DeleteItem (settle, repair; TransactWriteItems is authorised as PutItem). The function's
   # role is not for people; attach this to the role your operators run ddb-replica as.
   operator_policy = !local.create ? null : jsonencode({
     Version = "2012-10-17"
@@ -21,7 +22,7 @@ locals {
         {
           Sid      = "ReadAndRepairTargets"
           Effect   = "Allow"
-          Action   = ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Scan"]
+          Action   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Scan"]
           Resource = [for t in local.own_account_targets : t.table_arn]
         },
       ] : [],

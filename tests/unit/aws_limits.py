@@ -1,5 +1,5 @@
 """DynamoDB's expression limits, which moto does not enforce: inside ``moto_aws()`` a request over them fails
-with the ValidationException AWS answers.
+with the ValidationException AWS answers. So does a transaction over 4 MB.
 
 Limits (DynamoDB developer guide, "Expression parameters"): an expression string is at most 4 KB, and holds
 at most 300 operators and functions. Comparators, AND/OR/NOT, BETWEEN, IN and each function call count one.
@@ -12,8 +12,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from loader.ddb_replica.items import item_size
+
 MAX_EXPRESSION_BYTES = 4096
 MAX_OPERATORS = 300
+MAX_TRANSACTION_BYTES = (
+    4 * 1024 * 1024
+)  # the items of one TransactWriteItems (moto checks only its 100 actions)
 CHECKED = ("ConditionExpression", "KeyConditionExpression", "FilterExpression")
 OPERATOR = re.compile(r"\b(?:AND|OR|NOT|BETWEEN|IN)\b|<>|<=|>=|=|<|>|\b[a-z_]+\(", re.IGNORECASE)
 
@@ -23,7 +28,10 @@ def operators(expression: str) -> int:
 
 
 def check_expressions(params: dict[str, Any], model: Any, **_: Any) -> None:
-    """A botocore before-parameter-build handler: raise as DynamoDB would for an expression over a limit."""
+    """A botocore before-parameter-build handler: raise as DynamoDB would for an expression over a limit,
+    or a transaction over 4 MB."""
+    if model.name == "TransactWriteItems":
+        _check_transaction(params, model.name)
     for name in CHECKED:
         expression = params.get(name)
         if not isinstance(expression, str):
@@ -41,6 +49,16 @@ def check_expressions(params: dict[str, Any], model: Any, **_: Any) -> None:
                 model.name,
                 f"Invalid {name}: The expression contains too many operators; operator count: {count}",
             )
+
+
+def _check_transaction(params: dict[str, Any], operation: str) -> None:
+    size = sum(
+        item_size(write.get("Item", {}))
+        for action in params.get("TransactItems", [])
+        for write in action.values()
+    )
+    if size > MAX_TRANSACTION_BYTES:
+        raise _invalid(operation, f"Transaction request cannot be larger than 4 MB; request size: {size}")
 
 
 def _invalid(operation: str, message: str) -> ClientError:

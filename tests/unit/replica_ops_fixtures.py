@@ -7,7 +7,7 @@ delivered (read with GetRecords, as Lambda would deliver them), so races can be 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from stream_events import (
 
 from loader.ddb_replica import cli
 from loader.ddb_replica.tables import Connection
-from loader.ddb_replica.writes import Tables
 
 type Item = dict[str, Any]
 
@@ -73,27 +72,63 @@ def key(number: int) -> Item:
 REFUSAL = "One or more parameter values were invalid: Type mismatch for Index Key g Expected: N Actual: S"
 
 
-def refuse_writes_of(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
-    """The replica refuses every write of item ``number`` as AWS refuses an index key of the wrong type
-    (moto does not check index key types), on the clients the commands make."""
+def replica_items_written(params: dict[str, Any]) -> list[Item]:
+    """The items (or keys, for a delete) a PutItem, DeleteItem, BatchWriteItem or TransactWriteItems
+    request writes to the replica: the parameters as the caller gave them."""
+    if params.get("TableName") == REPLICA:
+        return [params.get("Item", params.get("Key", {}))]
+    written = []
+    for request in params.get("RequestItems", {}).get(REPLICA, []):
+        written.append(request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {})["Key"])
+    for action in params.get("TransactItems", []):
+        (write,) = action.values()
+        if write.get("TableName") == REPLICA:
+            written.append(write.get("Item", write.get("Key", {})))
+    return written
 
-    def refuse(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if (
-            params.get("TableName") == REPLICA
-            and params.get("Item", params.get("Key", {})).get("PK") == key(number)["PK"]
-        ):
-            response: Any = {"Error": {"Code": "ValidationException", "Message": REFUSAL}}
-            raise ClientError(response | {"ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
 
+WRITES = ("PutItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+
+
+def on_client_writes(
+    monkeypatch: pytest.MonkeyPatch, handler: Callable[..., None], operations: Sequence[str] = WRITES
+) -> None:
+    """Register a botocore before-parameter-build ``handler`` for ``operations`` on every client the
+    commands make (Connection.client), and so see or refuse their requests before they are sent."""
     original = Connection.client
 
     def client(self: Connection, threads: int, target: Any = None) -> Any:
         made = original(self, threads, target)
-        for operation in ("PutItem", "DeleteItem"):
-            made.meta.events.register(f"before-parameter-build.dynamodb.{operation}", refuse)
+        for operation in operations:
+            made.meta.events.register(f"before-parameter-build.dynamodb.{operation}", handler)
         return made
 
     monkeypatch.setattr(Connection, "client", client)
+
+
+def refuse_writes_of(monkeypatch: pytest.MonkeyPatch, number: int, whole_transaction: bool = False) -> None:
+    """The replica refuses every write of item ``number`` as AWS refuses an index key of the wrong type
+    (moto does not check index key types), on the clients the commands make: a single write or a whole
+    BatchWriteItem with ValidationException, a transaction cancelled with ValidationError for that item (or,
+    ``whole_transaction``, refused with ValidationException, as AWS answers for an empty index key)."""
+
+    def refuse(params: dict[str, Any], model: Any, **_: Any) -> None:
+        refused = [written.get("PK") == key(number)["PK"] for written in replica_items_written(params)]
+        if not any(refused):
+            return
+        if model.name == "TransactWriteItems" and not whole_transaction:
+            refusal = {"Code": "ValidationError", "Message": REFUSAL}
+            reasons = [refusal if hit else {"Code": "None"} for hit in refused]
+            cancelled: Any = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": reasons,
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            raise ClientError(cancelled, model.name)
+        response: Any = {"Error": {"Code": "ValidationException", "Message": REFUSAL}}
+        raise ClientError(response | {"ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
+
+    on_client_writes(monkeypatch, refuse)
 
 
 @dataclass
@@ -154,28 +189,15 @@ def replica_item(number: int) -> Item | None:
     return item
 
 
-def once_for(number: int, action: Callable[[], object]) -> Callable[[Item], bool]:
-    """A hook for put_if_absent: run ``action`` once, just before the put of item ``number``."""
-    done: list[bool] = []
-
-    def hook(item: Item) -> bool:
-        if item["PK"] == key(number)["PK"] and not done:
-            done.append(True)
-            action()
-        return True
-
-    return hook
-
-
 def hook_put(monkeypatch: pytest.MonkeyPatch, before: Callable[[Item], object]) -> None:
-    """Run ``before(item)`` just before each backfill put (the moment a stream write can slip in)."""
-    original = Tables.put_if_absent
+    """Run ``before(item)`` for each item of every write request to the replica, just before it is sent (the
+    moment a stream write can slip in), in every copy mode: PutItem, BatchWriteItem, TransactWriteItems."""
 
-    def put_if_absent(self: Tables, item: Item) -> bool:
-        before(item)
-        return original(self, item)
+    def see(params: dict[str, Any], **_: Any) -> None:
+        for item in replica_items_written(params):
+            before(item)
 
-    monkeypatch.setattr(Tables, "put_if_absent", put_if_absent)
+    on_client_writes(monkeypatch, see, ("PutItem", "BatchWriteItem", "TransactWriteItems"))
 
 
 def counts(out: str) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from stream_events import REPLICA, SOURCE, dynamodb, moto_aws
 
 from loader.ddb_replica import backfill as backfill_module
 from loader.ddb_replica.backfill import Backfill, Checkpoints
+from loader.ddb_replica.copying import COPY_MODES
 from loader.ddb_replica.scanning import default_segments
 from loader.ddb_replica.tables import Connection, TableInfo
 from loader.ddb_replica.writes import Tables
@@ -85,8 +87,14 @@ def test_items_already_in_the_replica_are_left_as_the_stream_wrote_them(lab: Lab
 # --- races with the live stream ---------------------------------------------------------------------
 
 
-def test_update_applied_by_the_stream_before_the_copy_is_not_overwritten(
-    lab: Lab, monkeypatch: pytest.MonkeyPatch
+# Every copy mode (copying.py) ends in the source's state; batch may overwrite a newer stream write for a
+# moment, which the page's settle then corrects, the conditional modes keep it.
+MODES = pytest.mark.parametrize("mode", COPY_MODES)
+
+
+@MODES
+def test_update_applied_by_the_stream_before_the_copy_is_the_final_replica_item(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     seed(SOURCE, 40)
     lab.stream.skip_history()
@@ -98,15 +106,23 @@ def test_update_applied_by_the_stream_before_the_copy_is_not_overwritten(
             lab.stream.apply()  # the mapping delivers the update before the backfill's put of the old image
 
     hook_put(monkeypatch, update_then_stream)
-    code, out, _ = lab.backfill()
+    code, out, _ = lab.backfill("--copy", mode)
     assert code == 0
     assert replica_item(7) == newer
-    assert counts(out)["replica"] == 1, "the conditional put saw the stream's newer item and kept it"
+    if mode == "batch":
+        assert counts(out) | {"copied": 40, "replica": 0, "corrected": 1} == counts(out), (
+            "the batch overwrote the stream's newer item, and the settle put it back"
+        )
+    else:
+        assert counts(out) | {"copied": 39, "replica": 1, "corrected": 0} == counts(out), (
+            "the conditional write saw the stream's newer item and kept it"
+        )
     assert replica_equals_source()
 
 
+@MODES
 def test_delete_applied_by_the_stream_before_the_copy_is_not_undone(
-    lab: Lab, monkeypatch: pytest.MonkeyPatch
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     seed(SOURCE, 40)
     lab.stream.skip_history()
@@ -117,15 +133,16 @@ def test_delete_applied_by_the_stream_before_the_copy_is_not_undone(
             lab.stream.apply()  # the REMOVE reaches the replica first (nothing to delete there yet)
 
     hook_put(monkeypatch, delete_then_stream)
-    code, out, _ = lab.backfill()
+    code, out, _ = lab.backfill("--copy", mode)
     assert code == 0
     assert replica_item(9) is None, "the scanned image of a deleted item was put back"
     assert counts(out)["corrected"] == 1
     assert replica_equals_source()
 
 
+@MODES
 def test_changes_delivered_after_the_copy_end_in_the_source_state(
-    lab: Lab, monkeypatch: pytest.MonkeyPatch
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     seed(SOURCE, 40)
     lab.stream.skip_history()
@@ -140,7 +157,7 @@ def test_changes_delivered_after_the_copy_end_in_the_source_state(
             client.put_item(TableName=SOURCE, Item=seeded_item(999))  # a new item, after the scan
 
     hook_put(monkeypatch, change_later)
-    assert lab.backfill()[0] == 0
+    assert lab.backfill("--copy", mode)[0] == 0
     lab.stream.apply()  # the mapping catches up afterwards
     assert replica_equals_source()
     assert replica_item(30) == seeded_item(30) | {"n": {"N": "-1"}} and replica_item(31) is None
@@ -179,7 +196,10 @@ def test_interrupted_run_resumes_after_the_last_completed_page(lab: Lab) -> None
     assert replica_equals_source()
 
 
-def test_crash_between_copy_and_check_is_checked_on_resume(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+@MODES
+def test_crash_between_copy_and_check_is_checked_on_resume(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
     """The pending keys of a page are settled first on resume: a delete that raced the copy still wins."""
     seed(SOURCE, 20)
     lab.stream.skip_history()
@@ -195,7 +215,7 @@ def test_crash_between_copy_and_check_is_checked_on_resume(lab: Lab, monkeypatch
     hook_put(monkeypatch, delete_then_stream)
     with monkeypatch.context() as patch:
         patch.setattr(backfill_module, "settle", crash)
-        code, _, err = lab.backfill()
+        code, _, err = lab.backfill("--copy", mode)
     assert code == 3 and "power cut" in err and "--resume" in err
     assert replica_item(4) is not None, "copied after the REMOVE, and the check never ran"
     pending = json.loads((lab.state_dir / "segment-00000.json").read_text())["pending"]
@@ -222,6 +242,34 @@ def test_resume_needs_matching_checkpoints(lab: Lab) -> None:
     assert code == 2 and f"backfill of {SOURCE} -> {REPLICA}" in err
 
 
+def test_a_resumed_run_keeps_its_copy_mode(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(SOURCE, 10)
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(backfill_module, "settle", crash)
+        assert lab.backfill("--copy", "transact")[0] == 3
+    manifest = json.loads((lab.state_dir / "backfill.json").read_text())
+    assert manifest["copy"] == "transact"
+    code, _, err = lab.backfill("--resume", "--copy", "batch")
+    assert code == 2 and "was started with --copy transact; resume with the same (or drop --copy)" in err
+    code, out, _ = lab.backfill("--resume")
+    assert code == 0 and "--copy transact" in out and replica_equals_source()
+
+
+def test_a_run_started_before_the_copy_modes_resumes_with_conditional_puts(lab: Lab) -> None:
+    seed(SOURCE, 10)
+    checkpoints = Checkpoints(lab.state_dir, SOURCE, REPLICA)
+    checkpoints.start(1)
+    manifest = json.loads(checkpoints.manifest.read_text())
+    del manifest["copy"]  # as an earlier version wrote it
+    checkpoints.manifest.write_text(json.dumps(manifest))
+    code, out, _ = lab.backfill("--resume")
+    assert code == 0 and "--copy item" in out and counts(out)["copied"] == 10
+
+
 def test_finished_run_resumed_does_nothing_more(lab: Lab) -> None:
     seed(SOURCE, 10)
     assert lab.backfill()[0] == 0
@@ -230,7 +278,10 @@ def test_finished_run_resumed_does_nothing_more(lab: Lab) -> None:
     assert replica_equals_source()
 
 
-def test_max_wcu_charges_one_unit_per_small_item(lab: Lab) -> None:
+@pytest.mark.parametrize(("mode", "units"), [("batch", [30]), ("transact", [60]), ("item", [1] * 30)])
+def test_max_wcu_charges_the_write_units_of_each_copy(lab: Lab, mode: str, units: list[int]) -> None:
+    """One unit per small item, charged per chunk of up to 100 keys (per put with --copy item), twice that
+    in a transaction."""
     seed(SOURCE, 30)
     charged: list[float] = []
 
@@ -241,18 +292,25 @@ def test_max_wcu_charges_one_unit_per_small_item(lab: Lab) -> None:
     tables = tables_for_tests()
     tables.limiter = Meter()  # type: ignore[assignment]
     checkpoints = Checkpoints(lab.state_dir, SOURCE, REPLICA)
-    Backfill(tables, checkpoints, workers=1).run(checkpoints.start(1))
-    assert charged == [1] * 30
+    Backfill(tables, checkpoints, workers=1, copy_mode=mode).run(checkpoints.start(1))
+    assert charged == units
     big = seeded_item(1) | {"blob": {"B": b"x" * 3000}}
     dynamodb().put_item(TableName=SOURCE, Item=big)  # 4 KB: 4 units per write
     charged.clear()
-    Backfill(tables, checkpoints, workers=1).run(checkpoints.start(1))
+    Backfill(tables, checkpoints, workers=1, copy_mode=mode).run(checkpoints.start(1))
     # items already in the replica cost no write; the one that changed is corrected by the settle (4 units)
     assert charged == [4]
     assert replica_item(1) == big
 
 
-def test_second_run_over_a_replicated_table_writes_nothing(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("mode", "calls"),
+    [("batch", {"BatchWriteItem": 5}), ("transact", {"TransactWriteItems": 2}), ("item", {"PutItem": 120})],
+)
+def test_second_run_over_a_replicated_table_writes_nothing(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, mode: str, calls: dict[str, int]
+) -> None:
+    """The write calls of each mode (batch: 5 for 120 items, 0.04 per item), then none on a second run."""
     seed(SOURCE, 120)
     writes: list[str] = []
     original = Connection.client
@@ -261,11 +319,11 @@ def test_second_run_over_a_replicated_table_writes_nothing(lab: Lab, monkeypatch
         return _counting(original(self, threads, target), writes)
 
     monkeypatch.setattr(Connection, "client", counting)
-    assert lab.backfill()[0] == 0
-    assert writes.count("PutItem") == 120, "the hook sees the first run's writes"
+    assert lab.backfill("--copy", mode)[0] == 0
+    assert Counter(writes) == calls, "the hook sees the first run's writes"
     writes.clear()
 
-    code, out, _ = lab.backfill()
+    code, out, _ = lab.backfill("--copy", mode)
     assert code == 0
     assert counts(out) == {"scanned": 120, "copied": 0, "replica": 120, "corrected": 0, "unresolved": 0}
     assert writes == []
@@ -273,7 +331,7 @@ def test_second_run_over_a_replicated_table_writes_nothing(lab: Lab, monkeypatch
 
 def _counting(client: Any, writes: list[str]) -> Any:
     """Record the name of every write call the client makes."""
-    for operation in ("PutItem", "DeleteItem", "BatchWriteItem"):
+    for operation in ("PutItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"):
         client.meta.events.register(
             f"before-call.dynamodb.{operation}", lambda name=operation, **kwargs: writes.append(name)
         )
