@@ -4,9 +4,9 @@ default), each followed by ``ddb-replica verify``. Prints items/s and write call
 item, and writes them as JSON.
 
 No stream or mapping runs here (the race tests in tests/localstack/test_backfill.py cover that); this
-measures the copy path itself: parallel Scan, the copy, the per-page settle reads; then a second run over
-the replicated table, which finds every item in place and writes nothing. Write calls are counted on the
-clients the command makes (a botocore hook, like the tests').
+measures the copy path itself: parallel Scan, the copy, the settle reads of each 100-key chunk; then a
+second run over the replicated table, which finds every item in place and writes nothing. Write calls
+are counted on the clients the command makes (a botocore hook, like the tests').
 """
 
 from __future__ import annotations

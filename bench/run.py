@@ -221,7 +221,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Baselines: the lab's loader (one `put_item` per row) and handler (one `put_item` per record), run",
         "in the same process against the same LocalStack/moto; the pipeline's baseline is the poll-rate",
-        "bound (batches of 100 x the mapping's poll interval).",
+        "bound (batches of 100 x the mapping's poll interval); the backfill's, its first copy: one",
+        "conditional PutItem per item (`--copy item`), on the same source table in the same run.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,17 +1,17 @@
 """Backfill: copy the items that predate the stream into the replica, while the stream mapping runs.
 
-Each segment of a parallel Scan is read page by page. For every page:
+Each segment of a parallel Scan is read page by page, and each page in chunks of 100 keys. For every chunk:
  1. its keys are written to the segment's checkpoint as *pending*;
- 2. in chunks of 100 keys: the replica items of the chunk are read, and the items the replica lacks are
-    written (``copying.py``: BatchWriteItem by default; conditional transactions or puts keep a stream
-    write that came in between even for that moment);
- 3. then every key of the chunk is settled (``settle.py``): a strongly consistent read of replica then source,
+ 2. the replica items of the chunk are read, and the items the replica lacks are written (``copying.py``:
+    BatchWriteItem by default; conditional transactions or puts keep a stream write that came in between
+    even for that moment);
+ 3. every key of the chunk is settled (``settle.py``): a strongly consistent read of replica then source,
     and a conditional write where they differ. This puts back a newer write of the stream that the copy
     overwrote, removes an item the copy brought back after the source deleted it, writes what the copy
     could not, and reports keys that would not settle;
- 4. the checkpoint moves past the page, pending cleared.
+ 4. the checkpoint moves past the chunk (the Scan resumes after its last key), pending cleared.
 A run stopped anywhere resumes (``--resume``) by settling the pending keys, then scanning on from the last
-completed page.
+completed chunk.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .copying import DEFAULT_COPY_MODE, copy_missing
+from .copying import COPY_MODES, DEFAULT_COPY_MODE, copy_missing
 from .items import Item, decode_key, encode_key, key_id, key_of
 from .scanning import pages
 from .settle import Settled, settle
@@ -115,6 +115,10 @@ class Checkpoints:
     def copy_mode(self, requested: str | None) -> str:
         """The copy mode of the run to resume: a resumed run keeps the guarantee it was started with."""
         saved = str(_read_json(self.manifest).get("copy", EARLIER_COPY_MODE))
+        if saved not in COPY_MODES:
+            raise OpsError(
+                f"{self.manifest}: unknown copy mode {saved!r}; run without --resume to start over"
+            )
         if requested is not None and requested != saved:
             raise OpsError(
                 f"{self.manifest} was started with --copy {saved}; resume with the same (or drop --copy)"
@@ -196,20 +200,34 @@ class Backfill:
         )
         for page in segment:
             keys = [key_of(item, self.tables.key_names) for item in page.items]
-            state.pending = [encode_key(key) for key in keys]
-            self.checkpoints.save(state)
-            for offset in range(0, len(keys), CHUNK_KEYS):  # each copy settled right after it
-                chunk = slice(offset, offset + CHUNK_KEYS)
-                self._copy(state, page.items[chunk], keys[chunk])
-                self._settle(state, keys[chunk])
-            state.scanned += len(page.items)
-            state.pending = []
-            state.last_key = encode_key(page.last_key) if page.last_key else None
-            state.done = page.last_key is None
-            self.checkpoints.save(state)
-            self.on_items(len(page.items))
-            if self.stop.is_set():
-                return
+            for offset in range(0, len(keys), CHUNK_KEYS):
+                end = offset + CHUNK_KEYS
+                # After the chunk, the scan resumes after its last key (a Scan takes any key of its segment
+                # as ExclusiveStartKey), or where the page ends.
+                resume_after = keys[end - 1] if end < len(keys) else page.last_key
+                self._chunk(state, page.items[offset:end], keys[offset:end], resume_after)
+                if self.stop.is_set():
+                    return
+            if not keys:  # a page with no item of this segment still moves the scan on
+                self._advance(state, page.last_key)
+
+    def _chunk(
+        self, state: SegmentState, items: Sequence[Item], keys: Sequence[Item], resume_after: Item | None
+    ) -> None:
+        """Copy and settle up to 100 keys, with a checkpoint before (its keys pending) and after."""
+        state.pending = [encode_key(key) for key in keys]
+        self.checkpoints.save(state)
+        self._copy(state, items, keys)
+        self._settle(state, keys)
+        state.scanned += len(items)
+        state.pending = []
+        self._advance(state, resume_after)
+        self.on_items(len(items))
+
+    def _advance(self, state: SegmentState, resume_after: Item | None) -> None:
+        state.last_key = encode_key(resume_after) if resume_after else None
+        state.done = resume_after is None
+        self.checkpoints.save(state)
 
     def _copy(self, state: SegmentState, items: Sequence[Item], keys: Sequence[Item]) -> None:
         """Write the items the replica lacks. One BatchGetItem first: an item already there costs no write,
@@ -223,7 +241,9 @@ class Backfill:
         state.present += len(items) - len(missing) + copied.present
 
     def _settle(self, state: SegmentState, keys: Sequence[Item]) -> None:
-        settled: Settled = settle(self.tables, keys)
+        # Its writes wait for no --max-wcu capacity (they are charged to the next copy): with --copy batch,
+        # an older image the copy wrote over a newer stream write stays no longer than the settle takes.
+        settled: Settled = settle(self.tables, keys, wait_for_capacity=False)
         state.corrected += settled.puts + settled.deletes
         # A resumed run settles its pending page, then scans it again: a key is listed once.
         state.unresolved.extend(
@@ -233,7 +253,8 @@ class Backfill:
         with self.lock:
             self.refused.update(settled.refused)
             refused = len(self.refused)
-        if refused > self.max_refused:
+        # Only new refusals stop the run: a resume after the cause was fixed goes on past the earlier ones.
+        if settled.refused and refused > self.max_refused:
             example = next(iter(settled.refused.values()))
             raise TooManyRefusedError(
                 f"the replica refused the writes of {refused} keys (more than --max-refused "

@@ -148,7 +148,8 @@ def _transaction(tables: Tables, chunk: list[Item], result: Copied) -> None:
             )
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in UNKNOWN_OUTCOME_ERRORS:
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            if code in UNKNOWN_OUTCOME_ERRORS or status >= 500:
                 continue  # the same token: if the first call was committed, DynamoDB says so now
             if code == "TransactionCanceledException":
                 todo = _still_to_put(todo, error.response.get("CancellationReasons") or [], result)

@@ -46,8 +46,12 @@ class Settled:
         self.refused.update(other.refused)
 
 
-def settle(tables: Tables, keys: Sequence[Item], max_rounds: int = MAX_ROUNDS) -> Settled:
-    """Bring the replica items of ``keys`` to their source state; report keys that would not settle."""
+def settle(
+    tables: Tables, keys: Sequence[Item], max_rounds: int = MAX_ROUNDS, wait_for_capacity: bool = True
+) -> Settled:
+    """Bring the replica items of ``keys`` to their source state; report keys that would not settle.
+    ``wait_for_capacity=False``: its writes are charged to --max-wcu without waiting (the next charge
+    waits for them)."""
     result = Settled(checked=len(keys))
     todo = list(keys)
     for round_number in range(max_rounds):
@@ -63,7 +67,7 @@ def settle(tables: Tables, keys: Sequence[Item], max_rounds: int = MAX_ROUNDS) -
         for key in differing:
             want, have = source.get(key_id(key)), replica.get(key_id(key))
             try:
-                _write(tables, want, have, result)
+                _write(tables, want, have, result, wait_for_capacity)
             except ClientError as error:
                 if not is_refused(error):
                     raise
@@ -76,12 +80,12 @@ def settle(tables: Tables, keys: Sequence[Item], max_rounds: int = MAX_ROUNDS) -
     return result
 
 
-def _write(tables: Tables, want: Item | None, have: Item | None, result: Settled) -> None:
+def _write(tables: Tables, want: Item | None, have: Item | None, result: Settled, wait: bool) -> None:
     """Write the source's state over the replica item read, if that is still there; count what landed."""
     if want is None:
-        result.deletes += tables.delete_if_unchanged(have) if have is not None else 0
+        result.deletes += tables.delete_if_unchanged(have, wait=wait) if have is not None else 0
     else:
-        result.puts += tables.put_if_unchanged(want, expected=have)
+        result.puts += tables.put_if_unchanged(want, expected=have, wait=wait)
 
 
 def _reason(error: ClientError) -> str:

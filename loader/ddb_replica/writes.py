@@ -50,15 +50,16 @@ class RateLimiter:
         self.updated = clock()
         self.lock = threading.Lock()
 
-    def acquire(self, units: float) -> None:
-        """Take ``units``; sleep as long as the bucket is in debt (first come, first served)."""
+    def acquire(self, units: float, wait: bool = True) -> None:
+        """Take ``units``; sleep as long as the bucket is in debt (first come, first served). ``wait=False``
+        takes them without sleeping: the debt delays the next caller that waits."""
         with self.lock:
             now = self.clock()
             self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate) - units
             self.updated = now
-            wait = -self.tokens / self.rate if self.tokens < 0 else 0.0
-        if wait > 0:
-            self.sleep(wait)
+            delay = -self.tokens / self.rate if self.tokens < 0 else 0.0
+        if wait and delay > 0:
+            self.sleep(delay)
 
 
 def call_with_retries[T](call: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
@@ -99,28 +100,31 @@ class Tables:
         """Backfill one scanned item: only where the replica has none. False if it already had one."""
         return self.put_if_unchanged(item, expected=None)
 
-    def put_if_unchanged(self, item: Item, expected: Mapping[str, AttributeValue] | None) -> bool:
+    def put_if_unchanged(
+        self, item: Item, expected: Mapping[str, AttributeValue] | None, wait: bool = True
+    ) -> bool:
         """PutItem if the replica item is still ``expected`` (None: absent). False if it changed."""
-        self.take_capacity(write_units(item))
+        self.take_capacity(write_units(item), wait)
         changed = [name for name, value in (expected or {}).items() if item.get(name) != value]
         condition = unchanged_condition(expected, self.key_names, first=changed)
         return self._conditional(
             lambda: self.replica_side.put_item(TableName=self.replica, Item=item, **condition)
         )
 
-    def delete_if_unchanged(self, expected: Item) -> bool:
+    def delete_if_unchanged(self, expected: Item, wait: bool = True) -> bool:
         """DeleteItem if the replica item is still ``expected``. False if it changed (or is gone)."""
-        self.take_capacity(write_units(expected))
+        self.take_capacity(write_units(expected), wait)
         condition = unchanged_condition(expected, self.key_names)
         key = key_of(expected, self.key_names)
         return self._conditional(
             lambda: self.replica_side.delete_item(TableName=self.replica, Key=key, **condition)
         )
 
-    def take_capacity(self, units: float) -> None:
-        """Wait for ``units`` write capacity units under --max-wcu (no wait without it)."""
+    def take_capacity(self, units: float, wait: bool = True) -> None:
+        """Wait for ``units`` write capacity units under --max-wcu (no wait without it, nor with ``wait``
+        False: then the next caller that waits makes up for them)."""
         if self.limiter is not None:
-            self.limiter.acquire(units)
+            self.limiter.acquire(units, wait)
 
     def _conditional(self, call: Callable[[], object]) -> bool:
         try:

@@ -21,6 +21,7 @@ from replica_ops_fixtures import (
     hook_put,
     key,
     make_lab,
+    refuse_writes_of,
     replica_equals_source,
     replica_item,
     seed,
@@ -29,6 +30,7 @@ from replica_ops_fixtures import (
 from stream_events import REPLICA, SOURCE, dynamodb, moto_aws
 
 from loader.ddb_replica import backfill as backfill_module
+from loader.ddb_replica import settle as settle_module
 from loader.ddb_replica.backfill import Backfill, Checkpoints
 from loader.ddb_replica.copying import COPY_MODES
 from loader.ddb_replica.scanning import default_segments
@@ -88,7 +90,7 @@ def test_items_already_in_the_replica_are_left_as_the_stream_wrote_them(lab: Lab
 
 
 # Every copy mode (copying.py) ends in the source's state; batch may overwrite a newer stream write for a
-# moment, which the page's settle then corrects, the conditional modes keep it.
+# moment, which the chunk's settle then corrects, the conditional modes keep it.
 MODES = pytest.mark.parametrize("mode", COPY_MODES)
 
 
@@ -227,6 +229,51 @@ def test_crash_between_copy_and_check_is_checked_on_resume(
     assert replica_equals_source()
 
 
+@MODES
+def test_a_failure_between_the_chunks_of_a_page_resumes_at_the_chunk(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A page of 250 keys is copied and settled 100 keys at a time, each with its checkpoint."""
+    seed(SOURCE, 250)
+    settled: list[int] = []
+    original = settle_module.settle
+
+    def fail_on_the_second_chunk(tables: Tables, keys: Any, **kwargs: Any) -> Any:
+        settled.append(len(keys))
+        if len(settled) == 2:
+            raise RuntimeError("power cut")
+        return original(tables, keys, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(backfill_module, "settle", fail_on_the_second_chunk)
+        code, _, err = lab.backfill("--copy", mode)
+    assert code == 3 and "power cut" in err and settled == [100, 100]
+    segment = json.loads((lab.state_dir / "segment-00000.json").read_text())
+    assert (segment["scanned"], segment["copied"], len(segment["pending"])) == (100, 100, 100)
+    assert segment["last_key"] is not None and not segment["done"]
+
+    code, out, _ = lab.backfill("--resume")
+    figures = counts(out)
+    assert code == 0 and figures["scanned"] == 250, "no chunk scanned twice"
+    # the second chunk was copied before the failure: its keys are found in place on resume
+    assert (figures["copied"], figures["replica"], figures["corrected"]) == (150, 100, 0)
+    assert replica_equals_source()
+
+
+def test_a_resume_after_the_refusals_were_fixed_goes_on(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(SOURCE, 40)
+    with monkeypatch.context() as patch:
+        for number in range(40):
+            refuse_writes_of(patch, number)
+        code, _, err = lab.backfill("--max-refused", "5", "--page-size", "4")
+    assert code == 3 and "more than --max-refused 5" in err
+    # the replica takes them now: the resume settles the refused keys of the last page and copies the rest
+    code, out, err = lab.backfill("--resume", "--max-refused", "5", "--page-size", "4")
+    assert code == 1, err  # the keys refused before the fix stay listed: verify --repair settles them
+    assert counts(out)["scanned"] == 40 and "unresolved: PK=item#" in err
+    assert lab.verify("--repair")[0] == 0 and replica_equals_source()
+
+
 def test_resume_needs_matching_checkpoints(lab: Lab) -> None:
     code, _, err = lab.backfill("--resume")
     assert code == 2 and "nothing to resume" in err and str(lab.state_dir) in err
@@ -284,10 +331,12 @@ def test_max_wcu_charges_the_write_units_of_each_copy(lab: Lab, mode: str, units
     in a transaction."""
     seed(SOURCE, 30)
     charged: list[float] = []
+    waited: list[bool] = []
 
     class Meter:
-        def acquire(self, units: float) -> None:
+        def acquire(self, units: float, wait: bool = True) -> None:
             charged.append(units)
+            waited.append(wait)
 
     tables = tables_for_tests()
     tables.limiter = Meter()  # type: ignore[assignment]
@@ -298,8 +347,9 @@ def test_max_wcu_charges_the_write_units_of_each_copy(lab: Lab, mode: str, units
     dynamodb().put_item(TableName=SOURCE, Item=big)  # 4 KB: 4 units per write
     charged.clear()
     Backfill(tables, checkpoints, workers=1, copy_mode=mode).run(checkpoints.start(1))
-    # items already in the replica cost no write; the one that changed is corrected by the settle (4 units)
-    assert charged == [4]
+    # items already in the replica cost no write; the one that changed is corrected by the settle (4 units),
+    # charged without waiting: the copy's charge waited before it
+    assert charged == [4] and waited[-1] is False
     assert replica_item(1) == big
 
 

@@ -200,8 +200,8 @@ def test_transactions_hold_at_most_100_items_and_4_mb() -> None:
 
 
 def test_large_items_are_copied_in_transactions_within_the_limits(lab: Lab) -> None:
-    """aws_limits.py refuses a transaction over 4 MB, as DynamoDB does and moto does not. (A backfill page
-    is at most 1 MB, Scan's limit; copy_missing takes any list.)"""
+    """aws_limits.py refuses a transaction over 4 MB, as DynamoDB does and moto does not. (The backfill
+    passes at most 100 items of a 1 MB Scan page; copy_missing takes any list.)"""
     items = [seeded_item(number) | {"blob": {"B": b"x" * 350_000}} for number in range(24)]
     calls: list[int] = []
     writer = tables()

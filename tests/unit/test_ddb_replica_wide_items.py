@@ -117,11 +117,11 @@ def test_a_wide_item_the_stream_changed_after_the_read_is_not_overwritten(
     target = tables()
     original = target.put_if_unchanged
 
-    def stream_first(item: Item, expected: Item | None) -> bool:
+    def stream_first(item: Item, expected: Item | None, wait: bool = True) -> bool:
         # the source changes zzz again, and the stream writes that to the replica, between read and write
         for table in (SOURCE, REPLICA):
             dynamodb().put_item(TableName=table, Item=newer)
-        return original(item, expected)
+        return original(item, expected, wait)
 
     monkeypatch.setattr(target, "put_if_unchanged", stream_first)
     # WHEN one round writes, and the next only reads
@@ -141,11 +141,11 @@ def test_a_wide_item_the_stream_deleted_after_the_read_is_not_brought_back(
     target = tables()
     original = target.put_if_unchanged
 
-    def delete_first(item: Item, expected: Item | None) -> bool:
+    def delete_first(item: Item, expected: Item | None, wait: bool = True) -> bool:
         # the source deletes the item, and the stream deletes it from the replica, between read and write
         dynamodb().delete_item(TableName=SOURCE, Key=key(1))
         dynamodb().delete_item(TableName=REPLICA, Key=key(1))
-        return original(item, expected)
+        return original(item, expected, wait)
 
     monkeypatch.setattr(target, "put_if_unchanged", delete_first)
     # WHEN
