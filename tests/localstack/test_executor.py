@@ -226,7 +226,15 @@ def test_index_key_type_mismatch_is_rejected_like_aws(ddb: Any) -> None:
             RequestItems={table: [{"PutRequest": {"Item": good}}, {"PutRequest": {"Item": bad}}]}
         )
 
-    assert scan_all(ddb, table) == {}  # the rejected batch wrote nothing, as on AWS
+    with pytest.raises(ddb.exceptions.TransactionCanceledException) as cancelled:
+        ddb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": table, "Item": item}} for item in (good, bad)]
+        )
+    reasons = cancelled.value.response["CancellationReasons"]
+    assert [reason["Code"] for reason in reasons] == ["None", "ValidationError"]
+    assert "Type mismatch for Index Key GSI_1_PK" in reasons[1]["Message"]
+
+    assert scan_all(ddb, table) == {}  # the rejected batch and transaction wrote nothing, as on AWS
     ddb.put_item(TableName=table, Item=good)
     assert scan_all(ddb, table) == {"good": good}
 

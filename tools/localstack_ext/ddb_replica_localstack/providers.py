@@ -4,7 +4,8 @@ LocalStack's own providers run DynamoDB Local (a Java download we may not use). 
 empty subclasses of the generated API classes, so every operation raises ``NotImplementedError`` and
 ``MotoFallbackDispatcher`` forwards it to moto. Operations moto lacks but the Terraform AWS provider
 calls are answered here the way AWS answers them, and one check AWS makes but moto skips (index key
-types on writes, which is how schema drift between a source and its replica shows) is added. A stream
+types on writes, single, batched or in a transaction, which is how schema drift between a source and its
+replica shows) is added. A stream
 can be enabled again after it was disabled, with a new ARN, as on AWS (moto refuses it).
 """
 
@@ -17,12 +18,16 @@ from localstack.aws.api import CommonServiceException, RequestContext, handler
 from localstack.aws.api.dynamodb import (
     BatchWriteItemInput,
     BatchWriteItemOutput,
+    CancellationReason,
     DescribeKinesisStreamingDestinationOutput,
     DynamodbApi,
     PutItemInput,
     PutItemOutput,
     ResourceNotFoundException,
     TableArn,
+    TransactionCanceledException,
+    TransactWriteItemsInput,
+    TransactWriteItemsOutput,
     UpdateTableInput,
     UpdateTableOutput,
 )
@@ -101,6 +106,32 @@ class MotoDynamoDBProvider(DynamodbApi):
             for request in requests:
                 if put := request.get("PutRequest"):
                     _check_index_key_types(context, table_name, put["Item"])
+        return call_moto(context)
+
+    @handler("TransactWriteItems", expand=False)
+    def transact_write_items(
+        self, context: RequestContext, transact_write_items_input: TransactWriteItemsInput
+    ) -> TransactWriteItemsOutput:
+        """AWS cancels a transaction with a Put whose index key has another type than the index defines:
+        ValidationError is the reason of that item, None of the others, and nothing is written."""
+        from localstack.services.moto import call_moto
+
+        reasons: list[CancellationReason] = []
+        for action in transact_write_items_input["TransactItems"]:
+            put = action.get("Put")
+            try:
+                if put:
+                    _check_index_key_types(context, put["TableName"], put["Item"])
+                reasons.append(CancellationReason(Code="None"))
+            except CommonServiceException as error:
+                reasons.append(CancellationReason(Code="ValidationError", Message=error.message))
+        codes = [str(reason.get("Code")) for reason in reasons]
+        if any(code != "None" for code in codes):
+            raise TransactionCanceledException(
+                "Transaction cancelled, please refer cancellation reasons for specific reasons "
+                f"[{', '.join(codes)}]",
+                CancellationReasons=reasons,
+            )
         return call_moto(context)
 
     def describe_kinesis_streaming_destination(
