@@ -171,7 +171,7 @@ class Backfill:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, states: Sequence[SegmentState]) -> list[SegmentState]:
-        """Run every unfinished segment; on Ctrl-C, finish the pages in progress and return."""
+        """Run every unfinished segment; on Ctrl-C, finish the chunks in progress and return."""
         self.refused = {kid for state in states for kid in state.refused}
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backfill") as pool:
             futures = [pool.submit(self.segment, state) for state in states if not state.done]
