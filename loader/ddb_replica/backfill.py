@@ -94,8 +94,9 @@ class Checkpoints:
             self.save(state)
         return states
 
-    def resume(self, total_segments: int | None) -> list[SegmentState]:
-        """The states an interrupted run left; errors name the directory and what to do."""
+    def resume(self, total_segments: int | None, copy_mode: str | None) -> tuple[list[SegmentState], str]:
+        """The states an interrupted run left, and its copy mode (a resumed run keeps the guarantee it was
+        started with); errors name the directory and what to do."""
         if not self.manifest.exists():
             raise OpsError(f"nothing to resume: {self.manifest} does not exist (run without --resume)")
         manifest = _read_json(self.manifest)
@@ -110,20 +111,16 @@ class Checkpoints:
                 f"{self.manifest} was written with --segments {total}; resume with the same count "
                 f"(or drop --segments)"
             )
-        return [self._load(segment, total) for segment in range(total)]
-
-    def copy_mode(self, requested: str | None) -> str:
-        """The copy mode of the run to resume: a resumed run keeps the guarantee it was started with."""
-        saved = str(_read_json(self.manifest).get("copy", EARLIER_COPY_MODE))
+        saved = str(manifest.get("copy", EARLIER_COPY_MODE))
         if saved not in COPY_MODES:
             raise OpsError(
                 f"{self.manifest}: unknown copy mode {saved!r}; run without --resume to start over"
             )
-        if requested is not None and requested != saved:
+        if copy_mode is not None and copy_mode != saved:
             raise OpsError(
                 f"{self.manifest} was started with --copy {saved}; resume with the same (or drop --copy)"
             )
-        return saved
+        return [self._load(segment, total) for segment in range(total)], saved
 
     def _load(self, segment: int, total: int) -> SegmentState:
         path = self.path(segment)

@@ -287,8 +287,11 @@ def backfill(args: argparse.Namespace, console: Console) -> int:
             f"reach the replica"
         )
     checkpoints = Checkpoints(state_dir(args, source, replica), source.name, tables.replica)
-    resumed = checkpoints.resume(args.segments) if args.resume else None
-    copy_mode = checkpoints.copy_mode(args.copy) if args.resume else args.copy or DEFAULT_COPY_MODE
+    resumed: list[SegmentState] | None = None
+    if args.resume:
+        resumed, copy_mode = checkpoints.resume(args.segments, args.copy)
+    else:
+        copy_mode = args.copy or DEFAULT_COPY_MODE
     done = sum(state.scanned for state in resumed or [])
     # The items the replica lacks, as far as DynamoDB's counts tell: a second run writes nothing.
     left = max(source.item_count - max(replica.item_count, done), 0)

@@ -9,6 +9,7 @@ puts its scanned image), and a writer thread changes other items throughout.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,11 +20,13 @@ import pytest
 from helpers import create_stream_table, scan_all, unique, wait_for
 
 from loader.ddb_replica import cli
-from loader.ddb_replica.tables import Connection
 
 pytestmark = pytest.mark.localstack
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+from write_hooks import items_written, on_client_writes  # noqa: E402
+
 ZIP = ROOT / "dist" / "ddbreplica_lambda.zip"
 ROLE_ARN = "arn:aws:iam::000000000000:role/ddbreplica"
 ITEMS = 1_500
@@ -120,32 +123,19 @@ def lam(localstack: str) -> Any:
     return client("lambda", localstack)
 
 
-def stage_before_put(monkeypatch: pytest.MonkeyPatch, actions: dict[str, Callable[[], object]]) -> None:
+def stage_before_put(
+    monkeypatch: pytest.MonkeyPatch, replica: str, actions: dict[str, Callable[[], object]]
+) -> None:
     """Run the action of a key once, just before the first request that writes that key to the replica
     (PutItem, BatchWriteItem or TransactWriteItems, whichever the copy mode sends), on the CLI's clients."""
 
     def before_write(params: dict[str, Any], **_: Any) -> None:
-        items = [params.get("Item", {})]
-        items += [
-            request.get("PutRequest", {}).get("Item", {})
-            for requests in params.get("RequestItems", {}).values()
-            for request in requests
-        ]
-        items += [action.get("Put", {}).get("Item", {}) for action in params.get("TransactItems", [])]
-        for written in items:
+        for written in items_written(params, replica):
             action = actions.pop(written.get("PK", {}).get("S", ""), None)
             if action is not None:
                 action()
 
-    original = Connection.client
-
-    def client(self: Connection, threads: int, target: Any = None) -> Any:
-        made = original(self, threads, target)
-        for operation in ("PutItem", "BatchWriteItem", "TransactWriteItems"):
-            made.meta.events.register(f"before-parameter-build.dynamodb.{operation}", before_write)
-        return made
-
-    monkeypatch.setattr(Connection, "client", client)
+    on_client_writes(monkeypatch, before_write, ("PutItem", "BatchWriteItem", "TransactWriteItems"))
 
 
 def figure(summary: str, name: str) -> int:
@@ -171,7 +161,9 @@ def test_backfill_with_the_live_mapping_loses_no_change(
         ddb.delete_item(TableName=lab.source, Key=key(20))
         lab.drain()
 
-    stage_before_put(monkeypatch, {"item#00010": update_applied_first, "item#00020": delete_applied_first})
+    stage_before_put(
+        monkeypatch, lab.replica, {"item#00010": update_applied_first, "item#00020": delete_applied_first}
+    )
 
     stop = threading.Event()
     changes: list[str] = []

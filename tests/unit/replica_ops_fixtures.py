@@ -7,7 +7,8 @@ delivered (read with GetRecords, as Lambda would deliver them), so races can be 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,11 @@ from stream_events import (
     lambda_event,
     scan,
 )
+from write_hooks import cancelled_transaction, items_written, on_client_writes
 
 from loader.ddb_replica import cli
 from loader.ddb_replica.tables import Connection
+from loader.ddb_replica.writes import Tables
 
 type Item = dict[str, Any]
 
@@ -65,6 +68,11 @@ def seed(table: str, count: int, start: int = 0) -> list[Item]:
     return items
 
 
+def replica_tables(threads: int = 1, sleep: Callable[[float], None] = time.sleep) -> Tables:
+    """Tables for SOURCE and REPLICA (key PK) on a client like the commands' own."""
+    return Tables(Connection(None, None).client(threads=threads), SOURCE, REPLICA, ("PK",), sleep=sleep)
+
+
 def key(number: int) -> Item:
     return {"PK": {"S": f"item#{number:06d}"}}
 
@@ -73,37 +81,8 @@ REFUSAL = "One or more parameter values were invalid: Type mismatch for Index Ke
 
 
 def replica_items_written(params: dict[str, Any]) -> list[Item]:
-    """The items (or keys, for a delete) a PutItem, DeleteItem, BatchWriteItem or TransactWriteItems
-    request writes to the replica: the parameters as the caller gave them."""
-    if params.get("TableName") == REPLICA:
-        return [params.get("Item", params.get("Key", {}))]
-    written = []
-    for request in params.get("RequestItems", {}).get(REPLICA, []):
-        written.append(request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {})["Key"])
-    for action in params.get("TransactItems", []):
-        (write,) = action.values()
-        if write.get("TableName") == REPLICA:
-            written.append(write.get("Item", write.get("Key", {})))
-    return written
-
-
-WRITES = ("PutItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
-
-
-def on_client_writes(
-    monkeypatch: pytest.MonkeyPatch, handler: Callable[..., None], operations: Sequence[str] = WRITES
-) -> None:
-    """Register a botocore before-parameter-build ``handler`` for ``operations`` on every client the
-    commands make (Connection.client), and so see or refuse their requests before they are sent."""
-    original = Connection.client
-
-    def client(self: Connection, threads: int, target: Any = None) -> Any:
-        made = original(self, threads, target)
-        for operation in operations:
-            made.meta.events.register(f"before-parameter-build.dynamodb.{operation}", handler)
-        return made
-
-    monkeypatch.setattr(Connection, "client", client)
+    """The items (or keys) a write request sends to the replica (write_hooks.items_written)."""
+    return items_written(params, REPLICA)
 
 
 def refuse_writes_of(monkeypatch: pytest.MonkeyPatch, number: int, whole_transaction: bool = False) -> None:
@@ -118,13 +97,7 @@ def refuse_writes_of(monkeypatch: pytest.MonkeyPatch, number: int, whole_transac
             return
         if model.name == "TransactWriteItems" and not whole_transaction:
             refusal = {"Code": "ValidationError", "Message": REFUSAL}
-            reasons = [refusal if hit else {"Code": "None"} for hit in refused]
-            cancelled: Any = {
-                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-                "CancellationReasons": reasons,
-                "ResponseMetadata": {"HTTPStatusCode": 400},
-            }
-            raise ClientError(cancelled, model.name)
+            raise cancelled_transaction([refusal if hit else {"Code": "None"} for hit in refused])
         response: Any = {"Error": {"Code": "ValidationException", "Message": REFUSAL}}
         raise ClientError(response | {"ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
 

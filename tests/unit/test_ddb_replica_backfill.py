@@ -24,6 +24,7 @@ from replica_ops_fixtures import (
     refuse_writes_of,
     replica_equals_source,
     replica_item,
+    replica_tables,
     seed,
     seeded_item,
 )
@@ -168,15 +169,10 @@ def test_changes_delivered_after_the_copy_end_in_the_source_state(
 # --- checkpoints -------------------------------------------------------------------------------------
 
 
-def tables_for_tests() -> Tables:
-    client = Connection(None, None).client(threads=4)
-    return Tables(client, SOURCE, REPLICA, ("PK",))
-
-
 def test_interrupted_run_resumes_after_the_last_completed_page(lab: Lab) -> None:
     seed(SOURCE, 600)
     checkpoints = Checkpoints(lab.state_dir, SOURCE, REPLICA)
-    first = Backfill(tables_for_tests(), checkpoints, workers=2, page_size=50)
+    first = Backfill(replica_tables(threads=4), checkpoints, workers=2, page_size=50)
     pages_done: list[int] = []
 
     def stop_after_three_pages(count: int) -> None:
@@ -338,7 +334,7 @@ def test_max_wcu_charges_the_write_units_of_each_copy(lab: Lab, mode: str, units
             charged.append(units)
             waited.append(wait)
 
-    tables = tables_for_tests()
+    tables = replica_tables(threads=4)
     tables.limiter = Meter()  # type: ignore[assignment]
     checkpoints = Checkpoints(lab.state_dir, SOURCE, REPLICA)
     Backfill(tables, checkpoints, workers=1, copy_mode=mode).run(checkpoints.start(1))

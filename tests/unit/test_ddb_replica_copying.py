@@ -19,15 +19,16 @@ from replica_ops_fixtures import (
     Lab,
     counts,
     make_lab,
-    on_client_writes,
     refuse_writes_of,
     replica_equals_source,
     replica_item,
     replica_items_written,
+    replica_tables,
     seed,
     seeded_item,
 )
 from stream_events import REPLICA, SOURCE, dynamodb, moto_aws
+from write_hooks import cancelled_transaction, on_client_writes
 
 from loader.ddb_replica.copying import (
     COPY_MODES,
@@ -37,8 +38,6 @@ from loader.ddb_replica.copying import (
     copy_missing,
 )
 from loader.ddb_replica.items import item_size
-from loader.ddb_replica.tables import Connection
-from loader.ddb_replica.writes import Tables
 
 MODES = pytest.mark.parametrize("mode", COPY_MODES)
 
@@ -47,19 +46,6 @@ MODES = pytest.mark.parametrize("mode", COPY_MODES)
 def lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Lab]:
     with moto_aws():
         yield make_lab(tmp_path / "state", capsys)
-
-
-def tables() -> Tables:
-    return Tables(Connection(None, None).client(threads=1), SOURCE, REPLICA, ("PK",), sleep=lambda _: None)
-
-
-def cancelled(reasons: list[dict[str, str]]) -> ClientError:
-    response: Any = {
-        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-        "CancellationReasons": reasons,
-        "ResponseMetadata": {"HTTPStatusCode": 400},
-    }
-    return ClientError(response, "TransactWriteItems")
 
 
 def test_batch_copies_with_at_most_one_call_per_25_items(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,7 +75,7 @@ def test_a_transaction_cancelled_by_a_stream_write_is_tried_again_without_the_wr
                 seeded_item(3)["PK"]["S"]: "ConditionalCheckFailed",
                 seeded_item(5)["PK"]["S"]: "TransactionConflict",
             }
-            raise cancelled([{"Code": named.get(item["PK"]["S"], "None")} for item in written])
+            raise cancelled_transaction([{"Code": named.get(item["PK"]["S"], "None")} for item in written])
 
     on_client_writes(monkeypatch, first_call_cancelled, ("TransactWriteItems",))
     # WHEN
@@ -104,10 +90,10 @@ def test_a_transaction_cancelled_by_a_stream_write_is_tried_again_without_the_wr
 
 def test_a_transaction_that_keeps_failing_leaves_its_items_to_the_settle(lab: Lab) -> None:
     seed(SOURCE, 5)
-    every = tables()
+    every = replica_tables(sleep=lambda _: None)
 
     def conflict(**_: Any) -> None:
-        raise cancelled([{"Code": "TransactionConflict"}] * 5)
+        raise cancelled_transaction([{"Code": "TransactionConflict"}] * 5)
 
     every.replica_side.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", conflict)
     items = [seeded_item(number) for number in range(5)]
@@ -121,7 +107,7 @@ def test_a_transaction_whose_answer_was_lost_is_sent_again_with_its_token(lab: L
     one (moto ignores the token, and answers with a cancellation: the items are there by then)."""
     seed(SOURCE, 4)
     tokens: list[str] = []
-    writer = tables()
+    writer = replica_tables(sleep=lambda _: None)
 
     def record(params: dict[str, Any], **_: Any) -> None:
         tokens.append(params["ClientRequestToken"])
@@ -204,7 +190,7 @@ def test_large_items_are_copied_in_transactions_within_the_limits(lab: Lab) -> N
     passes at most 100 items of a 1 MB Scan page; copy_missing takes any list.)"""
     items = [seeded_item(number) | {"blob": {"B": b"x" * 350_000}} for number in range(24)]
     calls: list[int] = []
-    writer = tables()
+    writer = replica_tables(sleep=lambda _: None)
     writer.replica_side.meta.events.register(
         "before-parameter-build.dynamodb.TransactWriteItems",
         lambda params, **_: calls.append(len(params["TransactItems"])),

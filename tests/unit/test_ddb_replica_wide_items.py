@@ -31,6 +31,7 @@ from replica_ops_fixtures import (
     refuse_writes_of,
     replica_equals_source,
     replica_item,
+    replica_tables,
     seed,
     seeded_item,
     wide_item,
@@ -40,18 +41,12 @@ from stream_events import REPLICA, SOURCE, dynamodb, moto_aws
 from loader.ddb_replica import backfill as backfill_module
 from loader.ddb_replica import items
 from loader.ddb_replica.settle import settle
-from loader.ddb_replica.tables import Connection
-from loader.ddb_replica.writes import Tables
 
 
 @pytest.fixture
 def lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Lab]:
     with moto_aws():
         yield make_lab(tmp_path / "state", capsys)
-
-
-def tables() -> Tables:
-    return Tables(Connection(None, None).client(threads=1), SOURCE, REPLICA, ("PK",))
 
 
 # --- the condition fits DynamoDB's limits, whatever the item ---------------------------------------------
@@ -99,7 +94,7 @@ def test_a_wide_item_that_differs_is_put_and_one_the_source_deleted_is_deleted()
     dynamodb().put_item(TableName=REPLICA, Item=wide_item(1))
     dynamodb().put_item(TableName=SOURCE, Item=wide_item(1) | {"attribute_399": {"N": "-1"}})
     dynamodb().put_item(TableName=REPLICA, Item=wide_item(2))  # deleted from the source
-    result = settle(tables(), [key(1), key(2)])
+    result = settle(replica_tables(), [key(1), key(2)])
     assert (result.puts, result.deletes, result.unresolved) == (1, 1, [])
     assert replica_item(1) == wide_item(1) | {"attribute_399": {"N": "-1"}}
     assert replica_item(2) is None
@@ -114,7 +109,7 @@ def test_a_wide_item_the_stream_changed_after_the_read_is_not_overwritten(
     dynamodb().put_item(TableName=REPLICA, Item=stale)
     dynamodb().put_item(TableName=SOURCE, Item=stale | {"zzz": {"N": "2"}})
     newer = stale | {"zzz": {"N": "3"}}
-    target = tables()
+    target = replica_tables()
     original = target.put_if_unchanged
 
     def stream_first(item: Item, expected: Item | None, wait: bool = True) -> bool:
@@ -138,7 +133,7 @@ def test_a_wide_item_the_stream_deleted_after_the_read_is_not_brought_back(
     # GIVEN a stale wide item in the replica, and the source's newer image
     dynamodb().put_item(TableName=REPLICA, Item=wide_item(1))
     dynamodb().put_item(TableName=SOURCE, Item=wide_item(1) | {"n": {"N": "-1"}})
-    target = tables()
+    target = replica_tables()
     original = target.put_if_unchanged
 
     def delete_first(item: Item, expected: Item | None, wait: bool = True) -> bool:
