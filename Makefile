@@ -8,6 +8,11 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 ZIP         := dist/ddbreplica_lambda.zip
 LAMBDA_SRC  := lambda_src/ddbreplica_lambda.py lambda_src/lab_config.py lambda_src/replica_targets.py
+# The serverless backfill's function (backfill_mode = "serverless"): the ddb-replica code it runs, as the
+# package ddb_replica, beside the handler's modules it imports. No cli.py or window.py: the CLI's alone.
+BACKFILL_ZIP := dist/ddb_replica_backfill.zip
+BACKFILL_SRC := $(addprefix loader/ddb_replica/,__init__.py backfill.py backfill_function.py copying.py items.py \
+                  scanning.py segment_store.py settle.py tables.py writes.py)
 CSV         ?= ./data/logfile_stream.csv
 KEEP        ?= 0
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
@@ -28,10 +33,13 @@ terraform_docs_now = $$(sed -n 's/^TERRAFORM_DOCS=//p' build/setup.env)
 
 .PHONY: build setup setup-e2e test test-fast test-unit lint lint-python tf-fmt tf-static policy-lint docs e2e bench localstack-up localstack-down clean
 
-build: $(ZIP) ## Build the Lambda zip (deterministic)
+build: $(ZIP) $(BACKFILL_ZIP) ## Build the Lambda zips (deterministic)
 
 $(ZIP): $(LAMBDA_SRC) tools/build_zip.py
 	python3 tools/build_zip.py $@ $(LAMBDA_SRC)
+
+$(BACKFILL_ZIP): $(LAMBDA_SRC) $(BACKFILL_SRC) tools/build_zip.py
+	python3 tools/build_zip.py $@ $(LAMBDA_SRC) $(foreach f,$(BACKFILL_SRC),ddb_replica/$(notdir $(f))=$(f))
 
 setup: ## Install/build everything the tests need (idempotent; ~1 h the first time for the AWS provider, seconds after)
 	@tools/setup.sh
@@ -59,7 +67,7 @@ tf-fmt: setup
 
 # checkov exits 0 when it cannot parse a file, and checks nothing in it: a parse error fails here instead.
 tf-static: setup
-	@out=$$($(checkov_now) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d modules/dynamodb-table -d modules/replica-target -d examples/workshop -d examples/complete -d examples/multi-region) \
+	@out=$$($(checkov_now) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d modules/dynamodb-table -d modules/replica-target -d modules/serverless-backfill -d examples/workshop -d examples/complete -d examples/multi-region) \
 	  || { echo "$$out"; exit 1; }; \
 	echo "$$out"; \
 	if grep -q 'Parsing errors' <<<"$$out"; then \
@@ -69,7 +77,7 @@ tf-static: setup
 
 DOCS_MODE ?=
 docs: setup ## Regenerate the Inputs/Outputs tables of the module and example READMEs (terraform-docs)
-	for dir in modules/dynamodb-stream-replica modules/dynamodb-table modules/replica-target examples/workshop examples/complete examples/multi-region; do \
+	for dir in modules/dynamodb-stream-replica modules/dynamodb-table modules/replica-target modules/serverless-backfill examples/workshop examples/complete examples/multi-region; do \
 	  $(terraform_docs_now) markdown table --lockfile=false --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
 	done
 

@@ -58,7 +58,7 @@ up() {
     PROVIDER_OVERRIDE_DYNAMODB=moto PROVIDER_OVERRIDE_DYNAMODBSTREAMS=moto \
     DDB_REPLICA_CALL_LOG="$state/calls.jsonl" LAMBDA_RUNTIME_EXECUTOR=subprocess LAMBDA_SUBPROCESS_RUNTIMES_DIR="$cache/lambda-runtimes" \
     LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC=${LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC:-0.25} \
-    SERVICES=dynamodb,dynamodbstreams,lambda,iam,sts,sqs,logs,kms,cloudwatch \
+    SERVICES=dynamodb,dynamodbstreams,lambda,iam,sts,sqs,logs,kms,cloudwatch,stepfunctions \
     setsid "$venv/bin/python" -m localstack.runtime.main >"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RENDERING_TESTS = {
     "modules/dynamodb-stream-replica": "tests/policies.tftest.hcl",
     "modules/replica-target": "tests/writer_role.tftest.hcl",
+    "modules/serverless-backfill": "tests/backfill.tftest.hcl",
 }
 STREAM_ARN = re.compile(r"^arn:[^:]+:dynamodb:[^:]+:\d{12}:table/[^/]+/stream/.+$")
 STREAM_FORMAT = "arn:*:dynamodb:*:*:table/*/stream/*"
@@ -44,10 +45,26 @@ def _stream_label_colons(statement: dict[str, Any], detail: Any) -> bool:
     return all(STREAM_ARN.match(r) for r in resources) and all(f == STREAM_FORMAT for f in formats)
 
 
+def _other_step_functions_resource(kind: str) -> Callable[[dict[str, Any], Any], bool]:
+    """parliament asks a Step Functions action for each resource type the action takes, and reports the one
+    a statement does not name: ListExecutions also takes a Distributed Map run (mapRun), DescribeExecution an
+    Express execution. The backfill's state machine is STANDARD with an inline Map, so it has neither: only
+    when every format asked for is that ``kind``."""
+    required = f"arn:*:states:*:*:{kind}:"
+
+    def explained(statement: dict[str, Any], detail: Any) -> bool:
+        formats = [entry.get("required_format") for entry in detail] if isinstance(detail, list) else [None]
+        return all(str(f).startswith(required) for f in formats)
+
+    return explained
+
+
 # (parliament issue, statement Sid) -> when the finding stands explained (the reason is in the function's
 # docstring and in a comment next to the statement in the module).
 EXPLAINED: dict[tuple[str, str], Callable[[dict[str, Any], Any], bool]] = {
     ("RESOURCE_MISMATCH", "ReadSourceStream"): _stream_label_colons,
+    ("RESOURCE_MISMATCH", "RunServerlessBackfill"): _other_step_functions_resource("mapRun"),
+    ("RESOURCE_MISMATCH", "FollowServerlessBackfill"): _other_step_functions_resource("express"),
 }
 # The attributes of planned resources that hold a policy document, by resource type.
 POLICY_ATTRIBUTES = {"aws_iam_role_policy": "policy", "aws_iam_policy": "policy"}

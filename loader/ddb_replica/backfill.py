@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .copying import COPY_MODES, DEFAULT_COPY_MODE, copy_missing
 from .items import Item, decode_key, encode_key, key_id, key_of
@@ -59,6 +59,12 @@ class SegmentState:
     pending: list[dict[str, Any]] = field(default_factory=list)  # encoded keys of the page in progress
     unresolved: list[dict[str, Any]] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # key id -> why the replica refused the key
+
+
+class CheckpointStore(Protocol):
+    """Where a segment's state is saved: files (``Checkpoints``) or a table (``segment_store``)."""
+
+    def save(self, state: SegmentState) -> None: ...
 
 
 @dataclass
@@ -157,7 +163,7 @@ class Backfill:
     """One backfill run over all segments."""
 
     tables: Tables
-    checkpoints: Checkpoints
+    checkpoints: CheckpointStore
     workers: int
     page_size: int | None = None  # Scan Limit (default: DynamoDB's 1 MB pages)
     on_items: Callable[[int], object] = lambda count: None

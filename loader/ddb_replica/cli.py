@@ -22,6 +22,7 @@ from replica_targets import ROLE_ARN, ReplicaTarget, TargetError, parse_targets,
 
 from loader.load_logfile import Console, bounded_int, explain
 
+from . import serverless
 from .backfill import MAX_REFUSED, Backfill, Checkpoints, SegmentState
 from .copying import COPY_MODES, DEFAULT_COPY_MODE
 from .items import Item, decode_key, encode_key, key_id, key_text
@@ -147,6 +148,18 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     backfill.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its checkpoints"
     )
+    remote = backfill.add_argument_group(
+        'serverless (the module\'s backfill_mode = "serverless")',
+        "Run the segments in Lambda, mapped by the module's state machine, with checkpoints in its table: "
+        "terraform output -json backfill > backfill.json; --serverless --backfill-json backfill.json",
+    )
+    remote.add_argument("--serverless", action="store_true", help="run on AWS Step Functions and Lambda")
+    remote.add_argument("--backfill-json", type=Path, default=None, help="the module's backfill output")
+    remote.add_argument("--state-machine-arn", default=None, help="or the state machine's ARN ...")
+    remote.add_argument("--checkpoint-table", default=None, help="... and the checkpoint table's name")
+    remote.add_argument(
+        "--run-id", default=None, help="with --resume: the run to continue (default: the newest of the pair)"
+    )
     verify.add_argument(
         "--repair",
         action="store_true",
@@ -240,6 +253,7 @@ def open_tables(args: argparse.Namespace) -> tuple[Tables, TableInfo, TableInfo,
     except TargetError as error:
         raise OpsError(str(error)) from None
     args.replica = target.table_name  # for the report lines
+    args.target_name = target.name  # the serverless function knows its targets by name
     connection = Connection(args.endpoint_url, args.region)
     source = describe(connection.client(threads=1), args.source)
     replica = describe(connection.client(threads=1, target=target), target.table_name)
@@ -280,12 +294,16 @@ def state_dir(args: argparse.Namespace, source: TableInfo, replica: TableInfo) -
 
 
 def backfill(args: argparse.Namespace, console: Console) -> int:
+    if args.serverless:
+        check_serverless_flags(args)
     tables, source, replica, segments, workers = open_tables(args)
     if source.stream_view_type is None:
         console.problem(
             f"warning: {source.name} has no stream enabled: changes made after this backfill will not "
             f"reach the replica"
         )
+    if args.serverless:
+        return backfill_serverless(args, console, tables, source, replica, segments)
     checkpoints = Checkpoints(state_dir(args, source, replica), source.name, tables.replica)
     resumed: list[SegmentState] | None = None
     if args.resume:
@@ -334,6 +352,144 @@ def backfill(args: argparse.Namespace, console: Console) -> int:
             report_backfill(states, tables, started, console)
             return EXIT_FAILED
     return report_backfill(states, tables, started, console)
+
+
+def check_serverless_flags(args: argparse.Namespace) -> None:
+    local_only = [
+        flag for flag, value in (("--workers", args.workers), ("--state-dir", args.state_dir)) if value
+    ]
+    if local_only:
+        raise OpsError(
+            f"{', '.join(local_only)}: not with --serverless (the module's backfill_max_concurrency sets the "
+            "parallel segments; the checkpoints are in its table)"
+        )
+    if args.segments is not None and args.segments > serverless.MAX_SEGMENTS:
+        raise OpsError(
+            f"--segments {args.segments}: at most {serverless.MAX_SEGMENTS} with --serverless (an "
+            "execution's history holds 25,000 events, about 4 per segment and 7 per invocation)"
+        )
+    if args.run_id is not None and not args.resume:
+        raise OpsError("--run-id names the run to continue: give --resume too")
+
+
+def backfill_serverless(
+    args: argparse.Namespace,
+    console: Console,
+    tables: Tables,
+    source: TableInfo,
+    replica: TableInfo,
+    segments: int,
+) -> int:
+    """Start (or resume) a run of the module's state machine and follow it to its end."""
+    backend = serverless.backend_from(args.backfill_json, args.state_machine_arn, args.checkpoint_table)
+    remote = serverless.Remote(backend, args.endpoint_url)
+    try:
+        remote.check()
+    except serverless.BackendError as error:
+        console.problem(f"error: {error}")
+        return EXIT_FAILED
+    if args.resume:
+        run = args.run_id or remote.latest_run(source.name, args.target_name)
+        store = remote.store(run)
+        manifest = store.manifest()
+        if (manifest["source"], manifest["target"]) != (source.name, args.target_name):
+            raise OpsError(
+                f"run {run} is a backfill of {manifest['source']} -> {manifest['target']}, not "
+                f"{source.name} -> {args.target_name}"
+            )
+        if args.copy is not None and args.copy != manifest["copy"]:
+            raise OpsError(
+                f"run {run} was started with --copy {manifest['copy']}; resume with the same (or drop --copy)"
+            )
+        states = store.states()
+        copy_mode = str(manifest["copy"])
+    else:
+        copy_mode = args.copy or DEFAULT_COPY_MODE
+        left = max(source.item_count - replica.item_count, 0)
+        guess = estimate(source, replica, left, args.max_wcu, copy_mode)
+        check_window(guess, args.force)
+        console.info(f"estimate: {guess.text()}")
+        run = serverless.new_run_id()
+        store = remote.store(run)
+        manifest = {
+            "source": source.name,
+            "replica": tables.replica,
+            "target": args.target_name,
+            "key_names": list(source.key_names),
+            "copy": copy_mode,
+            "max_wcu": args.max_wcu,
+            "page_size": args.page_size,
+            "max_refused": args.max_refused,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        states = store.start(manifest, segments)
+    todo = [state.segment for state in states if not state.done]
+    started = time.perf_counter()
+    if not todo:
+        console.info(f"run {run}: every segment is done")
+        return report_backfill(states, tables, started, console)
+    execution = remote.start(run, todo)
+    console.info(
+        f"backfill {source.name} -> {tables.replica}: run {run}, {len(states)} segment(s) "
+        f"({len(todo)} to do), --copy {copy_mode}, execution {execution}"
+        + (" (resumed)" if args.resume else "")
+    )
+    already = sum(state.scanned for state in states)
+    with console.bar(max(source.item_count, already), "backfill", "item") as bar:
+        shown = [already]
+        bar.update(already)
+
+        def progress(current: list[SegmentState]) -> None:
+            scanned = sum(state.scanned for state in current)
+            bar.update(max(0, scanned - shown[0]))
+            shown[0] = max(shown[0], scanned)
+            done = sum(state.done for state in current)
+            bar.set_postfix_str(f"segments {done}/{len(current)}, copied {sum(s.copied for s in current)}")
+
+        try:
+            description = remote.watch(execution, store, progress)
+        except KeyboardInterrupt:
+            remote.stop(execution)
+            console.problem(
+                f"interrupted: execution stopped (an invocation in progress finishes its chunk first); rerun "
+                f"with --serverless --resume (run {run})"
+            )
+            report_backfill(store.states(), tables, started, console)
+            return EXIT_INTERRUPTED
+    states = store.states()
+    code = report_backfill(states, tables, started, console)
+    return serverless_outcome(description, states, run, tables, console, code)
+
+
+def serverless_outcome(
+    description: Any, states: Sequence[SegmentState], run: str, tables: Tables, console: Console, code: int
+) -> int:
+    """Exit 3 when a segment failed or the execution did (each failed segment named with its checkpoint),
+    130 when it was stopped, else the report's code."""
+    failures = serverless.segment_failures(description)
+    status = description["status"]
+    for state in states:
+        if state.segment in failures or (not state.done and status != "ABORTED"):
+            where = key_text(decode_key(state.last_key), tables.key_names) if state.last_key else "its start"
+            reason = failures.get(state.segment, f"not done when the execution ended ({status})")
+            console.problem(
+                f"segment {state.segment}: {reason}; checkpoint: {state.scanned} scanned, resumes after "
+                f"{where}" + (f", {len(state.pending)} key(s) pending" if state.pending else "")
+            )
+    if status == "ABORTED":
+        console.problem(f"execution stopped; rerun with --serverless --resume (run {run})")
+        return EXIT_INTERRUPTED
+    if failures or status != "SUCCEEDED" or not all(state.done for state in states):
+        if status != "SUCCEEDED":
+            console.problem(
+                f"execution {status}: {description.get('error', '')} {description.get('cause', '')}".rstrip()
+            )
+        console.problem(
+            "error: the backfill did not finish; fix the cause and rerun with --serverless --resume "
+            f"(run {run})"
+        )
+        return EXIT_FAILED
+    return code
 
 
 def report_backfill(states: Sequence[SegmentState], tables: Tables, started: float, console: Console) -> int:

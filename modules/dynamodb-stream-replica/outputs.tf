@@ -139,3 +139,32 @@ output "operator_policy_json" {
   description = "IAM policy (JSON) with exactly what `ddb-replica backfill` and `verify --repair` call on these tables: attach it to the role operators run them as (and list that role in each other-account target's `operator_role_arns`). Null when `create = false`."
   value       = local.operator_policy
 }
+
+################################################################################
+# Serverless backfill (backfill_mode = "serverless"; null otherwise)
+################################################################################
+
+output "backfill" {
+  description = "What `ddb-replica backfill --serverless --backfill-json FILE` reads (`terraform output -json backfill > backfill.json`): `state_machine_arn`, `checkpoint_table_name`, `function_name`, `max_concurrency`, `region`. Null unless `backfill_mode = \"serverless\"`."
+  value       = module.serverless_backfill.backfill
+}
+
+output "backfill_state_machine_arn" {
+  description = "ARN of the serverless backfill's state machine."
+  value       = module.serverless_backfill.state_machine_arn
+}
+
+output "backfill_checkpoint_table_name" {
+  description = "Name of the serverless backfill's checkpoint table."
+  value       = module.serverless_backfill.checkpoint_table_name
+}
+
+output "backfill_function_name" {
+  description = "Name of the serverless backfill's function."
+  value       = module.serverless_backfill.function_name
+}
+
+output "backfill_function_role_arn" {
+  description = "ARN of the backfill function's role: list it in the `operator_role_arns` of each replica-target in another account, so that it can copy there."
+  value       = module.serverless_backfill.function_role_arn
+}

@@ -689,3 +689,49 @@ variable "on_failure_destination" {
     error_message = "on_failure_destination.queue_name must be 1-80 characters of a-z, A-Z, 0-9, '-' and '_'."
   }
 }
+
+################################################################################
+# OPTIONAL: serverless backfill (Step Functions + Lambda)
+################################################################################
+
+variable "backfill_mode" {
+  description = "`local` (default): nothing more is created; `ddb-replica backfill` copies the items that predate the stream from where it runs. `serverless`: the module also creates a backfill function, a state machine that maps over the scan segments, and a checkpoint table (modules/serverless-backfill); `ddb-replica backfill --serverless` runs them."
+  type        = string
+  default     = "local"
+  nullable    = false
+
+  validation {
+    condition     = contains(["local", "serverless"], var.backfill_mode)
+    error_message = "backfill_mode must be local or serverless."
+  }
+}
+
+variable "backfill_package_path" {
+  description = "Path of the backfill function's zip, with `backfill_mode = \"serverless\"` (built by `make build` into `dist/ddb_replica_backfill.zip`)."
+  type        = string
+  default     = null
+}
+
+variable "backfill_max_concurrency" {
+  description = "Segments the serverless backfill copies at the same time (its Map state's MaxConcurrency, 1-40); a run's --max-wcu is split evenly between them."
+  type        = number
+  default     = 8
+  nullable    = false
+
+  validation {
+    condition     = var.backfill_max_concurrency >= 1 && var.backfill_max_concurrency <= 40 && floor(var.backfill_max_concurrency) == var.backfill_max_concurrency
+    error_message = "backfill_max_concurrency must be a whole number from 1 to 40 (an inline Map state runs at most 40 iterations at once)."
+  }
+}
+
+variable "backfill_lambda_timeout" {
+  description = "Seconds one invocation of the backfill function may run (30-900); it hands its segment on to the next invocation before."
+  type        = number
+  default     = 900
+  nullable    = false
+
+  validation {
+    condition     = var.backfill_lambda_timeout >= 30 && var.backfill_lambda_timeout <= 900
+    error_message = "backfill_lambda_timeout must be from 30 to 900 seconds (Lambda's maximum)."
+  }
+}

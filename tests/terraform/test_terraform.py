@@ -82,7 +82,12 @@ def declared_runs(module: Path) -> int:
 
 
 def test_every_module_with_tests_is_tested_once_per_cli() -> None:
-    assert TESTED_MODULES == ["dynamodb-stream-replica", "dynamodb-table", "replica-target"]
+    assert TESTED_MODULES == [
+        "dynamodb-stream-replica",
+        "dynamodb-table",
+        "replica-target",
+        "serverless-backfill",
+    ]
 
 
 # One set of .tftest.hcl files for both CLIs (no .tofutest.hcl twins, which OpenTofu would read instead):

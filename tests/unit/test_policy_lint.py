@@ -45,3 +45,23 @@ def test_the_explanation_covers_nothing_else() -> None:
 def test_an_unknown_action_is_named_with_its_statement() -> None:
     found = policy_findings(policy("Typo", ["dynamodb:PutItems"], [TABLE]))
     assert found == ["UNKNOWN_ACTION in statement Typo: Unknown action dynamodb:PutItems"]
+
+
+STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:logfile_replica-backfill"
+EXECUTIONS = "arn:aws:states:us-east-1:123456789012:execution:logfile_replica-backfill:*"
+
+
+def test_step_functions_resource_types_the_backfill_has_not_are_explained() -> None:
+    run = policy("RunServerlessBackfill", ["states:ListExecutions", "states:StartExecution"], [STATE_MACHINE])
+    follow = policy("FollowServerlessBackfill", ["states:DescribeExecution"], [EXECUTIONS])
+    assert (policy_findings(run), policy_findings(follow)) == ([], [])
+
+
+def test_step_functions_explanations_cover_nothing_else() -> None:
+    on_a_table = policy_findings(policy("RunServerlessBackfill", ["states:StartExecution"], [TABLE]))
+    executions_on_the_machine = policy_findings(
+        policy("FollowServerlessBackfill", ["states:DescribeExecution"], [STATE_MACHINE])
+    )
+    unexplained_sid = policy_findings(policy("Run", ["states:ListExecutions"], [STATE_MACHINE]))
+    for found in (on_a_table, executions_on_the_machine, unexplained_sid):
+        assert len(found) == 1 and found[0].startswith("RESOURCE_MISMATCH"), found

@@ -196,3 +196,58 @@ run "an_s3_destination_with_its_key" {
     error_message = "An S3 destination: list the bucket, put its objects."
   }
 }
+
+run "serverless_backfill" {
+  command = apply
+
+  override_resource {
+    target = module.replica_table.aws_dynamodb_table.this
+    values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica" }
+  }
+
+  override_resource {
+    target = module.serverless_backfill.module.checkpoint_table.aws_dynamodb_table.this
+    values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica-backfill-checkpoints" }
+  }
+
+  override_resource {
+    target = module.serverless_backfill.aws_sfn_state_machine.this
+    values = { arn = "arn:aws:states:us-east-1:123456789012:stateMachine:logfile_replica-backfill" }
+  }
+
+  variables {
+    backfill_mode            = "serverless"
+    backfill_package_path    = "tests/fixtures/ddbreplica_lambda.zip"
+    backfill_max_concurrency = 4
+  }
+
+  assert {
+    condition = [for s in jsondecode(output.operator_policy_json).Statement : [s.Sid, s.Action, s.Resource]] == [
+      ["ReadSourceTable", ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"], ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile"]],
+      ["ReadAndRepairTargets", ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Scan"], ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"]],
+      ["RunServerlessBackfill", ["states:DescribeStateMachine", "states:ListExecutions", "states:StartExecution"], ["arn:aws:states:us-east-1:123456789012:stateMachine:logfile_replica-backfill"]],
+      ["FollowServerlessBackfill", ["states:DescribeExecution", "states:StopExecution"], ["arn:aws:states:us-east-1:123456789012:execution:logfile_replica-backfill:*"]],
+      ["KeepServerlessCheckpoints", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"], ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica-backfill-checkpoints"]],
+    ]
+    error_message = "With the serverless backfill, operators may also start, follow and stop its executions and keep its checkpoints: on its state machine and table only."
+  }
+
+  assert {
+    condition = (
+      output.backfill.state_machine_arn == output.backfill_state_machine_arn
+      && output.backfill.checkpoint_table_name == "logfile_replica-backfill-checkpoints"
+      && output.backfill.max_concurrency == 4
+      && output.backfill_function_name == "logfile_replica-backfill"
+    )
+    error_message = "The backfill output names the state machine and the checkpoint table, for ddb-replica backfill --serverless."
+  }
+}
+
+run "no_serverless_backfill_by_default" {
+  command = plan
+
+  assert {
+    condition     = output.backfill == null && output.backfill_state_machine_arn == null && output.backfill_function_role_arn == null
+    error_message = "backfill_mode defaults to local: nothing of the serverless backfill is created."
+  }
+}
