@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -62,3 +63,45 @@ def test_the_lambda_zip_is_stored_uncompressed_with_fixed_metadata(tmp_path: Pat
             assert (entry.date_time, entry.create_system) == (build_zip.FIXED_TIME, build_zip.UNIX)
             assert entry.external_attr == build_zip.FILE_MODE
             assert archive.read(entry) == (LAMBDA_SRC / entry.filename).read_bytes()
+
+
+def test_the_backfill_zip_runs_on_the_runtime_alone(tmp_path: Path) -> None:
+    """dist/ddb_replica_backfill.zip (make's list of files) holds everything the backfill function imports:
+    imported from the unzipped package, nothing comes from the repository, and nothing but boto3 from outside
+    the standard library (no tqdm, no loader package: the CLI's alone)."""
+    root = LAMBDA_SRC.parent
+    subprocess.run(["make", "-s", "dist/ddb_replica_backfill.zip"], cwd=root, check=True, capture_output=True)
+    with zipfile.ZipFile(root / "dist" / "ddb_replica_backfill.zip") as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path)
+    assert "ddb_replica/backfill_function.py" in names and "ddb_replica/cli.py" not in names
+    probe = (
+        "import sys, ddb_replica.backfill_function\n"
+        "print('\\n'.join(f'{n} {getattr(m, \"__file__\", None)}' for n, m in sorted(sys.modules.items())))\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(tmp_path), "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    loaded = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    # (the venv lives in the repository: its packages are the runtime's stand-in)
+    ours = {
+        n: path for n, path in loaded.items() if path.startswith(str(root)) and "site-packages" not in path
+    }
+    assert ours == {}, "imported from the repository instead of the zip"
+    outside = {
+        name.split(".")[0]
+        for name, path in loaded.items()
+        if "site-packages" in path and not name.startswith("__editable__")
+    }
+    boto3_and_its_own = {
+        "boto3",
+        "botocore",
+        "jmespath",
+        "dateutil",
+        "urllib3",
+        "s3transfer",
+        "six",
+        "certifi",
+    }
+    assert outside - {"_distutils_hack"} <= boto3_and_its_own, outside
