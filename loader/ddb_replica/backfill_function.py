@@ -11,10 +11,14 @@ function for a segment again and again until it answers ``done``. Each invocatio
 An invocation killed in the middle of a chunk (timeout, out of memory) loses nothing: the chunk's keys were
 saved as pending before its first write, and the next invocation settles them before it scans on.
 
-Event: ``{"run": "<run id>", "segment": <n>}`` (the state machine's item); the run's manifest in the table
-names the source, the target (by name: one of this function's REPLICA_TARGETS), the copy mode and the write
-budget. Environment: CHECKPOINT_TABLE, SOURCE_TABLE_ARN, the targets (lab_config.py), MAX_CONCURRENCY (the
-map's; --max-wcu is split evenly between the segments that can run at once).
+An invocation of an execution that no longer owns the run (stopped by the CLI, or replaced by a resumed one:
+the manifest names the execution that may work on it) stops at its next chunk and gives its segment up, so
+that a resumed run goes on at once; a new invocation waits for a segment still held (up to LEASE_WAIT_S).
+
+Event: ``{"run": "<run id>", "segment": <n>, "execution": "<name>"}`` (the state machine's item); the run's
+manifest in the table names the source, the target (by name: one of this function's REPLICA_TARGETS), the copy
+mode and the write budget. Environment: CHECKPOINT_TABLE, SOURCE_TABLE_ARN, the targets (lab_config.py),
+MAX_CONCURRENCY (the map's; --max-wcu is split evenly between the segments that can run at once).
 """
 
 from __future__ import annotations
@@ -27,15 +31,16 @@ from typing import Any, Protocol
 
 import lab_config
 
-from .backfill import Backfill
-from .segment_store import TableCheckpoints
+from .backfill import Backfill, SegmentState
+from .segment_store import SegmentBusyError, TableCheckpoints
 from .tables import Connection, OpsError
 from .writes import RateLimiter, Tables
 
-STOP_MARGIN_S = (
-    120.0  # a chunk's writes may take 60 s under throttling (copying.BATCH_SECONDS), its settle more
-)
+# A chunk's writes may take 60 s under throttling (copying.BATCH_SECONDS), and its settle more.
+STOP_MARGIN_S = 120.0
 DEFAULT_MAX_CONCURRENCY = 8
+LEASE_WAIT_S = 60.0  # how long an invocation waits for a segment that a stopping invocation still holds
+LEASE_POLL_S = 1.0
 
 
 class Context(Protocol):
@@ -51,14 +56,17 @@ def lambda_handler(event: Mapping[str, Any], context: Context) -> dict[str, Any]
 def run_segment(event: Mapping[str, Any], context: Context, environ: Mapping[str, str]) -> dict[str, Any]:
     """Work on the event's segment until it is done or this invocation's time is nearly up."""
     run, segment = _field(event, "run", str), _field(event, "segment", int)
+    execution = event.get("execution")  # None: invoked by hand, not by the state machine
     connection = Connection(None, None)  # boto3 reads the region and any endpoint from the environment
     store = TableCheckpoints(
         connection.client(threads=2), _setting(environ, "CHECKPOINT_TABLE"), run, owner=context.aws_request_id
     )
     manifest = store.manifest()
     remaining_s = context.get_remaining_time_in_millis() / 1000
-    state = store.acquire(segment, int((time.time() + remaining_s) * 1000))
-    if not state.done:
+    state = _acquire(
+        store, segment, int((time.time() + remaining_s) * 1000), min(LEASE_WAIT_S, remaining_s / 3)
+    )
+    if not state.done and _owns_run(store, execution):
         backfill = Backfill(
             _tables(manifest, environ, connection),
             store,
@@ -69,6 +77,12 @@ def run_segment(event: Mapping[str, Any], context: Context, environ: Mapping[str
         )
         # The run's limit on refused keys counts every segment's, as a local run does.
         backfill.refused = {kid for other in store.states() for kid in other.refused}
+
+        def after_chunk(items: int) -> None:
+            if not _owns_run(store, execution):
+                backfill.stop.set()  # stopped or resumed elsewhere: hand the segment over now
+
+        backfill.on_items = after_chunk
         timer = threading.Timer(working_seconds(remaining_s), backfill.stop.set)
         timer.start()
         try:
@@ -79,10 +93,27 @@ def run_segment(event: Mapping[str, Any], context: Context, environ: Mapping[str
     return {
         "run": run,
         "segment": segment,
+        "execution": execution,
         "done": state.done,
         "scanned": state.scanned,
         "copied": state.copied,
     }
+
+
+def _acquire(store: TableCheckpoints, segment: int, until_ms: int, wait_s: float) -> SegmentState:
+    """The segment's lease; while another invocation holds it (one stopping), poll up to ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return store.acquire(segment, until_ms)
+        except SegmentBusyError:
+            if time.monotonic() + LEASE_POLL_S > deadline:
+                raise
+        time.sleep(LEASE_POLL_S)
+
+
+def _owns_run(store: TableCheckpoints, execution: object) -> bool:
+    return execution is None or store.current_execution() == execution
 
 
 def working_seconds(remaining_s: float) -> float:

@@ -428,7 +428,7 @@ def backfill_serverless(
     if not todo:
         console.info(f"run {run}: every segment is done")
         return report_backfill(states, tables, started, console)
-    execution = remote.start(run, todo)
+    execution = remote.start(store, todo)
     console.info(
         f"backfill {source.name} -> {tables.replica}: run {run}, {len(states)} segment(s) "
         f"({len(todo)} to do), --copy {copy_mode}, execution {execution}"
@@ -449,7 +449,7 @@ def backfill_serverless(
         try:
             description = remote.watch(execution, store, progress)
         except KeyboardInterrupt:
-            remote.stop(execution)
+            remote.stop(execution, store)
             console.problem(
                 f"interrupted: execution stopped (an invocation in progress finishes its chunk first); rerun "
                 f"with --serverless --resume (run {run})"

@@ -89,6 +89,35 @@ class TableCheckpoints:
             )
         return _document(item)
 
+    def hand_over(self, execution: str | None) -> None:
+        """Name the execution that may work on the run (None: none, the run is stopped). The invocations of
+        any other execution stop at their next chunk and give their segments up."""
+        update = (
+            {"UpdateExpression": "SET #e = :e", "ExpressionAttributeValues": {":e": {"S": execution}}}
+            if execution is not None
+            else {"UpdateExpression": "REMOVE #e"}
+        )
+        self._call(
+            self.client.update_item,
+            TableName=self.table,
+            Key=self._key(MANIFEST_SEGMENT),
+            ExpressionAttributeNames={"#e": "execution"},
+            **update,
+        )
+
+    def current_execution(self) -> str | None:
+        """The execution that may work on the run, if any."""
+        response: Any = self._call(
+            self.client.get_item,
+            TableName=self.table,
+            Key=self._key(MANIFEST_SEGMENT),
+            ConsistentRead=True,
+            ProjectionExpression="#e",
+            ExpressionAttributeNames={"#e": "execution"},
+        )
+        value = (response.get("Item") or {}).get("execution")
+        return str(value["S"]) if value else None
+
     def states(self) -> list[SegmentState]:
         """Every segment's latest state (strongly consistent), in segment order."""
         rows: list[Any] = []

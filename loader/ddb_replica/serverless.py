@@ -158,9 +158,12 @@ class Remote:
             )
         return str(max(ours, key=lambda manifest: str(manifest.get("started", "")))["run"])
 
-    def start(self, run: str, segments: Sequence[int]) -> str:
-        name = f"{run}-{int(time.time())}"
-        document = json.dumps({"run": run, "segments": list(segments)})
+    def start(self, store: TableCheckpoints, segments: Sequence[int]) -> str:
+        """Start an execution over ``segments`` of the store's run; it owns the run from now on (invocations
+        of an earlier execution stop at their next chunk)."""
+        name = f"{store.run}-{int(time.time())}"
+        store.hand_over(name)
+        document = json.dumps({"run": store.run, "segments": list(segments)})
         arn = self.backend.state_machine_arn
         response = call_with_retries(
             lambda: self.states.start_execution(stateMachineArn=arn, name=name, input=document)
@@ -180,7 +183,9 @@ class Remote:
                 return description
             self.sleep(POLL_SECONDS)
 
-    def stop(self, execution: str) -> None:
+    def stop(self, execution: str, store: TableCheckpoints) -> None:
+        """Stop the execution; its invocations give their segments up at their next chunk."""
+        store.hand_over(None)
         call_with_retries(
             lambda: self.states.stop_execution(
                 executionArn=execution, error="Interrupted", cause="ddb-replica backfill --serverless: Ctrl-C"

@@ -56,10 +56,11 @@ locals {
           Resource = ["${replace(module.serverless_backfill.state_machine_arn, ":stateMachine:", ":execution:")}:*"]
         },
         {
-          # The run's manifest and segments (PutItem, GetItem, Query); the runs to resume (Scan of the small table).
+          # The run's manifest and segments (PutItem, GetItem, Query), the execution that owns the run (UpdateItem);
+          # the runs to resume (Scan of the small table).
           Sid      = "KeepServerlessCheckpoints"
           Effect   = "Allow"
-          Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]
+          Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"]
           Resource = [module.serverless_backfill.checkpoint_table_arn]
         },
       ] : [],

@@ -13,9 +13,11 @@ locals {
         Type           = "Map"
         ItemsPath      = "$.segments"
         MaxConcurrency = var.max_concurrency
+        # The execution's name: the function stops when the run's manifest names another (stopped, resumed).
         ItemSelector = {
-          "run.$"     = "$.run"
-          "segment.$" = "$$.Map.Item.Value"
+          "run.$"       = "$.run"
+          "segment.$"   = "$$.Map.Item.Value"
+          "execution.$" = "$$.Execution.Name"
         }
         ItemProcessor = {
           ProcessorConfig = { Mode = "INLINE" }
@@ -37,7 +39,8 @@ locals {
                   MaxAttempts = 0
                 },
                 {
-                  # An invocation of a stopped execution still holds the segment: it ends by its timeout.
+                  # An invocation of a stopped execution still holds the segment past the function's own wait (a
+                  # run stopped from the console: its invocations go on until a resumed run takes the manifest).
                   ErrorEquals     = ["SegmentBusyError"]
                   IntervalSeconds = 15
                   BackoffRate     = 1

@@ -58,10 +58,13 @@ class Function:
     environ: dict[str, str]
     invocations: int = 0
 
-    def invoke(self, segment: int, remaining_ms: int = 900_000, run: str = RUN) -> dict[str, Any]:
+    def invoke(
+        self, segment: int, remaining_ms: int = 900_000, run: str = RUN, execution: str | None = None
+    ) -> dict[str, Any]:
         self.invocations += 1
         context = Invocation(f"request-{self.invocations}", remaining_ms)
-        return run_segment({"run": run, "segment": segment}, context, self.environ)
+        event = {"run": run, "segment": segment} | ({"execution": execution} if execution else {})
+        return run_segment(event, context, self.environ)
 
     def until_done(self, segment: int) -> int:
         """Invoke for ``segment`` until it answers done (the state machine's loop); the invocations."""
@@ -161,7 +164,8 @@ def test_a_done_segment_answers_done_at_once(lab: Lab, function: Function) -> No
     seed(SOURCE, 30)
     lab.stream.skip_history()
     start_run(1)
-    assert function.invoke(0) == {"run": RUN, "segment": 0, "done": True, "scanned": 30, "copied": 30}
+    done = {"run": RUN, "segment": 0, "execution": None, "done": True, "scanned": 30, "copied": 30}
+    assert function.invoke(0) == done
     assert function.invoke(0)["scanned"] == 30, "nothing read again"
 
 
@@ -200,9 +204,8 @@ def test_a_worker_killed_between_copy_and_settle_loses_nothing_and_revives_nothi
     assert {"PK": {"S": "item#000004"}} in json.loads(row(0)["document"]["S"])["pending"]
 
     with pytest.raises(SegmentBusyError, match="request-1"):
-        function.invoke(0)  # the killed invocation's lease lasts until its timeout
-    time.sleep(1.6)
-    assert function.until_done(0) == 1
+        function.invoke(0, remaining_ms=1_500)  # the killed one's lease lasts until its timeout: 1.5 s
+    assert function.until_done(0) == 1, "the next invocation waited for the lease to end"
     assert replica_item(4) is None, "the pending keys were settled first"
     state = store().states()[0]
     # The killed chunk is read again (its checkpoint was never saved): its items are in the replica by now, so
@@ -238,6 +241,40 @@ def test_an_invocation_whose_lease_passed_on_cannot_save(lab: Lab) -> None:
     with pytest.raises(LeaseLostError):
         first.save(state)
     assert json.loads(row(0)["document"]["S"])["scanned"] == 0
+
+
+def test_an_invocation_of_a_stopped_or_replaced_execution_hands_its_segment_over(
+    lab: Lab, function: Function, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(SOURCE, 500)
+    lab.stream.skip_history()
+    start_run(1)
+    store().hand_over("execution-1")
+
+    def resumed_elsewhere(item: Item) -> None:
+        if store().current_execution() == "execution-1":
+            store().hand_over("execution-2")  # backfill --resume started another execution
+
+    with monkeypatch.context() as patch:
+        hook_put(patch, resumed_elsewhere)  # during the first chunk's copy
+        result = function.invoke(0, execution="execution-1")
+    assert (result["done"], result["scanned"], result["execution"]) == (False, 100, "execution-1"), (
+        "the chunk in progress was finished, then the segment handed over"
+    )
+    assert "owner" not in row(0), "the segment was given up at once"
+    assert function.invoke(0, execution="execution-1")["scanned"] == 100, "a stopped execution does nothing"
+    store().hand_over(None)  # Ctrl-C
+    assert function.invoke(0, execution="execution-2")["scanned"] == 100
+    store().hand_over("execution-2")
+    assert function.invoke(0, execution="execution-2") | {"run": RUN} == {
+        "run": RUN,
+        "segment": 0,
+        "execution": "execution-2",
+        "done": True,
+        "scanned": 500,
+        "copied": 500,
+    }
+    assert replica_equals_source()
 
 
 def test_a_run_id_is_started_once(lab: Lab) -> None:

@@ -227,7 +227,7 @@ run "serverless_backfill" {
       ["ReadAndRepairTargets", ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Scan"], ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica"]],
       ["RunServerlessBackfill", ["states:DescribeStateMachine", "states:ListExecutions", "states:StartExecution"], ["arn:aws:states:us-east-1:123456789012:stateMachine:logfile_replica-backfill"]],
       ["FollowServerlessBackfill", ["states:DescribeExecution", "states:StopExecution"], ["arn:aws:states:us-east-1:123456789012:execution:logfile_replica-backfill:*"]],
-      ["KeepServerlessCheckpoints", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"], ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica-backfill-checkpoints"]],
+      ["KeepServerlessCheckpoints", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"], ["arn:aws:dynamodb:us-east-1:123456789012:table/logfile_replica-backfill-checkpoints"]],
     ]
     error_message = "With the serverless backfill, operators may also start, follow and stop its executions and keep its checkpoints: on its state machine and table only."
   }
