@@ -164,6 +164,11 @@ output "backfill_function_name" {
   value       = module.serverless_backfill.function_name
 }
 
+output "backfill_state_machine_role_arn" {
+  description = "ARN of the serverless backfill's state machine role."
+  value       = module.serverless_backfill.state_machine_role_arn
+}
+
 output "backfill_function_role_arn" {
   description = "ARN of the backfill function's role: list it in the `operator_role_arns` of each replica-target in another account, so that it can copy there."
   value       = module.serverless_backfill.function_role_arn

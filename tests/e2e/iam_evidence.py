@@ -19,6 +19,8 @@ from typing import Any
 
 # The IAM prefix of an API's actions, where it differs from the service name in the call log.
 IAM_PREFIX = {"dynamodbstreams": "dynamodb"}
+# The IAM action of an operation, where it differs from the operation's name.
+IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
 # Calls that LocalStack makes with a function's role and AWS does not, by (action, error code): LocalStack's
 # Lambda tries to create the function's log group before each new log stream, even when the group exists (the
 # module creates it, and then grants no logs:CreateLogGroup: AWS's Lambda does not need it).
@@ -83,6 +85,9 @@ def resources_of(entry: dict[str, Any], action: str) -> tuple[str, ...]:
         group = f"arn:aws:logs:{region}:{account}:log-group:{params['logGroupName']}"
         # CreateLogStream and PutLogEvents are authorised on the stream (what "<group ARN>:*" grants)
         return (f"{group}:log-stream:{params['logStreamName']}",) if "logStreamName" in params else (group,)
+    if "FunctionName" in params:  # a name or an ARN (a qualified ARN names a version or alias)
+        name = params["FunctionName"]
+        return (name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{name}",)
     if "QueueUrl" in params:  # http(s)://<host>/<account>/<name>
         queue_account, name = params["QueueUrl"].rstrip("/").split("/")[-2:]
         return (f"arn:aws:sqs:{region}:{queue_account}:{name}",)
@@ -101,6 +106,7 @@ def calls_from_log(lines: Iterable[str], role_arns: Iterable[str], first_line: i
         if "unrecorded" in entry:
             raise UnsupportedPolicy(f"call log line {number}: a call LocalStack could not record: {entry}")
         action = f"{IAM_PREFIX.get(entry['service'], entry['service'])}:{entry['operation']}"
+        action = IAM_ACTION.get(action, action)
         session = entry["principal"]
         principal = role_arn_of_session(session) or entry.get("via") or session
         by_role = principal.startswith("arn:") and any(same_role(principal, role) for role in roles)
@@ -110,6 +116,8 @@ def calls_from_log(lines: Iterable[str], role_arns: Iterable[str], first_line: i
         if not (by_role or into_role) or (action, entry.get("error")) in LOCALSTACK_ONLY:
             continue
         context = {"aws:PrincipalArn": principal}
+        if entry.get("via"):  # a service acting for a resource of this account (Step Functions, Lambda)
+            context["aws:SourceAccount"] = entry["account"]
         if "ExternalId" in entry["params"]:
             context["sts:ExternalId"] = entry["params"]["ExternalId"]
         yield Call(number, principal, action, resources_of(entry, action), context)

@@ -33,6 +33,9 @@ pytestmark = pytest.mark.localstack
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "terraform"))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from iam_evidence import RolePolicies, calls_from_log, judge  # noqa: E402
+from test_multi_region import call_log_of  # noqa: E402
 from workdirs import TfLocal, config_copy  # noqa: E402
 
 ITEMS = 20_000
@@ -147,6 +150,19 @@ class Stack:
             "backfill", "--serverless", "--backfill-json", str(self.workdir / "backfill.json"), *args
         )
 
+    def roles(self) -> list[RolePolicies]:
+        """The backfill's roles as applied: trust and inline policies, read from IAM."""
+        iam, found = client("iam", self.endpoint), []
+        for arn in self.outputs["roles"]:
+            name = arn.rsplit("/", 1)[1]
+            role = iam.get_role(RoleName=name)["Role"]
+            policies = {
+                policy: iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+                for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+            }
+            found.append(RolePolicies(role["Arn"], role["AssumeRolePolicyDocument"], policies))
+        return found
+
     def drain(self) -> None:
         """Wait until the mapping has delivered every change made so far."""
         marker = {"PK": {"S": f"marker#{uuid.uuid4().hex}"}}
@@ -176,6 +192,8 @@ def finish(process: subprocess.Popen[str], timeout: float = 600) -> tuple[int, s
 @pytest.mark.slow  # about 3 minutes: started first, beside the other tests
 @pytest.mark.xdist_group("serverless-backfill")
 def test_serverless_backfill_stopped_and_resumed_under_writes_then_verify_finds_nothing(stack: Stack) -> None:
+    call_log = call_log_of(stack.endpoint)
+    calls_before = len(call_log.read_text().splitlines())
     states = client("stepfunctions", stack.endpoint)
     machine = stack.outputs["backfill"]["state_machine_arn"]
     writer = Writer(client("dynamodb", stack.endpoint), stack.source)
@@ -222,6 +240,23 @@ def test_serverless_backfill_stopped_and_resumed_under_writes_then_verify_finds_
     stack.drain()
     code, out, err = finish(stack.cli("verify"))
     assert code == 0, out + err
+
+    # Every call of the function's role and of the state machine's (and each assumption of them) is allowed by
+    # the policies read from the applied stack, and their statements for tables and the function were used.
+    written = call_log.read_text()
+    lines = written[: written.rfind("\n") + 1].splitlines()[calls_before:]  # whole lines: others append
+    roles = stack.roles()
+    verdicts = judge(roles, calls_from_log(lines, [role.arn for role in roles], first_line=calls_before + 1))
+    function_role, states_role = (verdicts[role.arn] for role in roles)
+    for verdict in (function_role, states_role):
+        assert verdict.calls > 0 and verdict.denied == [], "\n".join(verdict.denied[:20])
+    assert {name.split("/")[-1] for name in function_role.used} >= {
+        "ReadSourceTable",
+        "KeepCheckpoints",
+        "CopyToTargets",
+        "WriteOwnLogGroup",
+    }
+    assert {name.split("/")[-1] for name in states_role.used} >= {"InvokeBackfillFunction", "0"}
 
     # The function removed behind the module's back: each segment fails, with its checkpoint, and exit 3.
     client("lambda", stack.endpoint).delete_function(FunctionName=stack.outputs["backfill"]["function_name"])

@@ -152,3 +152,36 @@ def test_a_call_it_cannot_map_and_a_condition_it_does_not_know_are_errors() -> N
     ip = {**WRITE, "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}
     with pytest.raises(UnsupportedPolicy, match="IpAddress"):
         judge([writer([ip])], [Call(1, WRITER_ROLE, "dynamodb:BatchWriteItem", (REPLICA,), {})])
+
+
+STATES_ROLE = "arn:aws:iam::111111111111:role/replica-backfill-states-us-east-1"
+FUNCTION = "arn:aws:lambda:us-east-1:111111111111:function:replica-backfill"
+
+
+def states_role(account: str = "111111111111") -> RolePolicies:
+    trust = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "states.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        ]
+    }
+    invoke = {"Sid": "Invoke", "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [FUNCTION]}
+    return RolePolicies(STATES_ROLE, trust, {"p": {"Statement": [invoke]}})
+
+
+def test_a_state_machine_invokes_as_its_role_assumed_for_its_own_account() -> None:
+    assumed = json.loads(assume("states.amazonaws.com"))
+    assumed["params"] = {"RoleArn": STATES_ROLE, "RoleSessionName": "s"}
+    assumed["via"] = "states.amazonaws.com"
+    invoke = entry(
+        session(STATES_ROLE), "lambda", "Invoke", "us-east-1", "111111111111", FunctionName=FUNCTION
+    )
+    other = entry(session(STATES_ROLE), "lambda", "Invoke", "us-east-1", "111111111111", FunctionName="other")
+    verdict = verdict_of(states_role(), json.dumps(assumed), invoke, other)
+    assert verdict.used == {"trust/0", "p/Invoke"}
+    assert len(verdict.denied) == 1 and "function:other" in verdict.denied[0]
+    assert "does not allow it" in verdict_of(states_role("999999999999"), json.dumps(assumed)).denied[0]

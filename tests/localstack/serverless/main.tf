@@ -62,3 +62,8 @@ output "backfill" {
   description = "The serverless backfill, for ddb-replica backfill --serverless --backfill-json."
   value       = module.replica.backfill
 }
+
+output "roles" {
+  description = "The serverless backfill's roles (the test replays their calls against their policies)."
+  value       = [module.replica.backfill_function_role_arn, module.replica.backfill_state_machine_role_arn]
+}
