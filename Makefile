@@ -87,7 +87,8 @@ docs: setup ## Regenerate the Inputs/Outputs tables of the module and example RE
 PYTEST_WORKERS ?= 5
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
-# make lint, with its parliament check run by pytest (tests/terraform/test_terraform.py) beside the other tests.
+# make lint, with its parliament check read by pytest from the module tests' own Terraform run
+# (tests/terraform/test_terraform.py: test_module_terraform_test), beside the other tests.
 test: setup build ## All tests: lint, unit (moto), Terraform tests, LocalStack integration and e2e, within budget
 	@date +%s.%N >build/make-test.started
 	$(MAKE) --no-print-directory -j3 --output-sync=target $(LINT_CHECKS)

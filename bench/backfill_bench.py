@@ -1,12 +1,15 @@
 """Backfill throughput on LocalStack: ``ddb-replica backfill`` of N seeded items (default 20,000) into an
 empty replica once per copy mode (``--copy item``, the first implementation, is the baseline; ``batch``, the
-default), each followed by ``ddb-replica verify``. Prints items/s and write calls per copied
-item, and writes them as JSON.
+default), each followed by ``ddb-replica verify``; then ``backfill --serverless`` of the same table through
+the module applied with ``backfill_mode = "serverless"`` (tests/localstack/serverless: LocalStack's Step
+Functions and the project's Lambda executor). Prints items/s and write calls per copied item, and writes
+them as JSON.
 
 No stream or mapping runs here (the race tests in tests/localstack/test_backfill.py cover that); this
 measures the copy path itself: parallel Scan, the copy, the settle reads of each 100-key chunk; then a
 second run over the replicated table, which finds every item in place and writes nothing. Write calls
-are counted on the clients the command makes (a botocore hook, like the tests').
+are counted on the clients the command makes (a botocore hook, like the tests'); the serverless run's, which
+Lambda makes, from LocalStack's call log (the calls of the backfill function's role to its replica).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -27,6 +31,10 @@ import boto3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "tests" / "terraform"))
+
+from workdirs import TfLocal, config_copy  # noqa: E402
+
 from loader.ddb_replica import cli  # noqa: E402
 from loader.ddb_replica.tables import Connection  # noqa: E402
 
@@ -35,6 +43,7 @@ from loader.ddb_replica.tables import Connection  # noqa: E402
 # would measure the emulator (a run did not finish in 15 min); its calls per item are counted in the unit
 # tests (tests/unit/test_ddb_replica_backfill.py: 2 TransactWriteItems for 120 items).
 MODES = ("batch", "item")
+SERVERLESS_SEGMENTS = 8  # as the local runs' default for 20,000 items: one invocation per segment at once
 WRITE_CALLS = ("PutItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 
 
@@ -133,6 +142,76 @@ def bench_mode(
     }
 
 
+def serverless_write_calls(call_log: Path, first_line: int, role_name: str, replica: str) -> int | None:
+    """The write calls the backfill function's role made to ``replica`` (LocalStack's call log)."""
+    if not call_log.exists():
+        return None
+    count = 0
+    for line in call_log.read_text().splitlines()[first_line:]:
+        entry = json.loads(line) if line.strip() else {}
+        if f"assumed-role/{role_name}/" not in entry.get("principal", "") or entry.get("error"):
+            continue
+        params = entry.get("params", {})
+        tables = [params.get("TableName"), *params.get("RequestItems", []), *params.get("TransactItems", [])]
+        if entry.get("operation") in WRITE_CALLS and replica in tables:
+            count += 1
+    return count
+
+
+def bench_serverless(ddb: Any, source: str, endpoint: str, items: int, segments: int) -> dict[str, Any]:
+    """backfill --serverless of ``source`` into the module's new, empty replica (8 segments at once, one
+    900 s invocation each), then verify. The module is applied first and destroyed after (not timed)."""
+    ddb.update_table(
+        TableName=source, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="bench-serverless-"))
+    name = f"bench-sls-{uuid.uuid4().hex[:6]}"
+    tflocal = TfLocal(config_copy("tests/localstack/serverless", workdir), workdir, endpoint, "TF")
+    variables = [
+        f"-var=name={name}",
+        f"-var=source_table_name={source}",
+        f"-var=max_concurrency={segments}",
+        "-var=lambda_timeout=900",
+    ]
+    call_log = ROOT / ".localstack" / endpoint.rsplit(":", 1)[1].split("/")[0] / "calls.jsonl"
+    try:
+        tflocal("init", "-input=false")
+        tflocal("apply", "-auto-approve", "-input=false", *variables)
+        outputs = {k: v["value"] for k, v in json.loads(tflocal("output", "-json").stdout).items()}
+        (workdir / "backfill.json").write_text(json.dumps(outputs["backfill"]))
+        replica = outputs["replica_table_name"]
+        tables = ["--source", source, "--replica", replica, "--endpoint-url", endpoint, "--quiet"]
+        first_line = len(call_log.read_text().splitlines()) if call_log.exists() else 0
+        code, output, seconds = run_cli(
+            "backfill",
+            *tables,
+            "--serverless",
+            "--backfill-json",
+            str(workdir / "backfill.json"),
+            "--segments",
+            str(segments),
+        )
+        print(output, end="")
+        summary = last_line(output)
+        role = outputs["roles"][0].rsplit("/", 1)[1]
+        writes = serverless_write_calls(call_log, first_line, role, replica)
+        verify_code, verify_output, verify_seconds = run_cli("verify", *tables)
+        print(verify_output, end="")
+    finally:
+        tflocal("destroy", "-auto-approve", "-input=false", *variables, check=False)
+    return {
+        "backfill_exit": code,
+        "backfill_seconds": round(seconds, 2),
+        "items_per_second": round(items / seconds, 1),
+        "max_concurrency": segments,
+        "write_calls": writes,
+        "write_calls_per_copied_item": None if writes is None else round(writes / max(copied(summary), 1), 4),
+        "summary": summary,
+        "verify_exit": verify_code,
+        "verify_seconds": round(verify_seconds, 2),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"))
@@ -165,6 +244,7 @@ def main() -> int:
         )
         print(rerun_output, end="")
         rerun_writes = len(calls)
+        serverless = bench_serverless(ddb, source, args.endpoint_url, args.items, SERVERLESS_SEGMENTS)
     finally:
         for table in [source, *(result["replica"] for result in modes.values())]:
             ddb.delete_table(TableName=table)
@@ -180,6 +260,10 @@ def main() -> int:
         "verify_seconds": default["verify_seconds"],
         "modes": modes,
         "batch_speedup_over_item": round(default["items_per_second"] / modes["item"]["items_per_second"], 2),
+        "serverless": serverless,
+        "serverless_speedup_over_item": round(
+            serverless["items_per_second"] / modes["item"]["items_per_second"], 2
+        ),
         "rerun_exit": rerun_code,
         "rerun_seconds": round(rerun_seconds, 2),
         "rerun_write_calls": rerun_writes,
@@ -187,8 +271,8 @@ def main() -> int:
     }
     args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
-    codes = [mode["backfill_exit"] for mode in modes.values()] + [
-        mode["verify_exit"] for mode in modes.values()
+    codes = [mode["backfill_exit"] for mode in [*modes.values(), serverless]] + [
+        mode["verify_exit"] for mode in [*modes.values(), serverless]
     ]
     return 0 if not any(codes) and rerun_code == 0 and rerun_writes == 0 else 1
 

@@ -4,7 +4,8 @@
 - handler:  write calls per 100-record batch and CPU µs per record vs the lab's handler (moto in-process)
 - pipeline: `make e2e` convergence seconds for the workshop data vs the poll-rate bound
 - backfill: items/s and write calls per item of `ddb-replica backfill` on 20,000 seeded items
-            (LocalStack), per copy mode against the per-item conditional put (`--copy item`); `verify` s
+            (LocalStack), per copy mode and `--serverless` (the module's Step Functions map and Lambda)
+            against the per-item conditional put (`--copy item`); `verify` s
 - setup:    `make setup` time when everything is cached
 
 Writes bench/results.json, bench/results.md and bench/results.png. Exits non-zero only when a run failed;
@@ -122,6 +123,7 @@ def fmt(value: Any, digits: int = 2) -> str:
 def markdown(results: dict[str, Any]) -> str:
     loader, handler, pipeline = results["loader"], results["handler"], results["pipeline"]
     modes = results["backfill"].get("modes", {})
+    serverless = results["backfill"].get("serverless") or {}
     lab_l, ours_l = loader.get("results", {}).get("lab", {}), loader.get("results", {}).get("ours", {})
     lab_h, ours_h = handler.get("lab", {}), handler.get("ours", {})
     rows = [
@@ -184,6 +186,20 @@ def markdown(results: dict[str, Any]) -> str:
         (
             "backfill write calls per copied item (batch vs per-item)",
             modes.get("batch", {}).get("write_calls_per_copied_item"),
+            modes.get("item", {}).get("write_calls_per_copied_item"),
+            "",
+            "<= 0.05",
+        ),
+        (
+            "backfill items/s, serverless (8 segments in Lambda at once) vs per-item put",
+            serverless.get("items_per_second"),
+            modes.get("item", {}).get("items_per_second"),
+            fmt(results["backfill"].get("serverless_speedup_over_item")) + "x",
+            "",
+        ),
+        (
+            "backfill write calls per copied item, serverless",
+            serverless.get("write_calls_per_copied_item"),
             modes.get("item", {}).get("write_calls_per_copied_item"),
             "",
             "<= 0.05",

@@ -130,17 +130,26 @@ def _render(
             + result.stdout[-3000:]
             + result.stderr[-3000:]
         )
-    documents: list[tuple[str, dict[str, Any]]] = []
-    for line in result.stdout.splitlines():
-        message = json.loads(line)
-        for key in ("test_plan", "test_state"):
-            if key in message:
-                run = message.get("@testrun", "")
-                documents += [(f"{module} run {run}: {a}", d) for a, d in _documents(message[key])]
+    documents = documents_of_test_output(result.stdout, module, test_file)
     if not documents:  # a CLI that prints no test_state, or runs that plan only: nothing would be linted
         raise SystemExit(
             f"error: `{cli} test -json -verbose -filter={test_file}` in {module} rendered no policy"
         )
+    return documents
+
+
+def documents_of_test_output(stdout: str, module: str, test_file: str) -> list[tuple[str, dict[str, Any]]]:
+    """(module / test run / address, document) for every policy that the runs of ``test_file`` planned or
+    applied, read from the output of `terraform test -json -verbose` (of that file or of every file)."""
+    documents: list[tuple[str, dict[str, Any]]] = []
+    for line in stdout.splitlines():
+        message = json.loads(line)
+        if message.get("@testfile") != test_file:
+            continue
+        for key in ("test_plan", "test_state"):
+            if key in message:
+                run = message.get("@testrun", "")
+                documents += [(f"{module} run {run}: {a}", d) for a, d in _documents(message[key])]
     return documents
 
 

@@ -7,25 +7,26 @@ locals {
   states_log_group   = "/aws/vendedlogs/states/${local.state_machine_name}"
 
   # arn:<partition>:dynamodb:<region>:<account>:table/<name>
-  # (null only without create: then nothing reads these)
-  source_arn_parts  = split(":", coalesce(var.source_table_arn, "arn:aws:dynamodb:::table/-"))
-  partition         = local.source_arn_parts[1]
-  region            = local.source_arn_parts[3]
-  account_id        = local.source_arn_parts[4]
-  source_table_name = split("/", coalesce(var.source_table_arn, "table/-"))[1]
+  # (anything without create: Terraform evaluates every local, and these must not fail then)
+  source_arn_parts  = try(split(":", var.source_table_arn), [])
+  partition         = try(local.source_arn_parts[1], "aws")
+  region            = try(local.source_arn_parts[3], "")
+  account_id        = try(local.source_arn_parts[4], "")
+  source_table_name = try(split("/", var.source_table_arn)[1], "")
 
   # IAM names are global to the account: the region keeps a second region's module from reusing them.
   function_role_name = "${substr(local.function_name, 0, 63 - length(local.region))}-${local.region}"
   states_role_name   = "${substr("${var.name}-backfill-states", 0, 63 - length(local.region))}-${local.region}"
 
   # The function reaches the targets as the replication function does (replica_targets.py): the same JSON.
-  # A run names one of them; the function refuses any other table.
+  # A run names one of them; the function refuses any other table. Grouped by name (`...`): a name given twice
+  # reaches the precondition that names it (lambda.tf) instead of failing here.
   targets_environment = jsonencode({
-    for t in var.targets : t.name => {
-      table_name  = t.table_name
-      region      = split(":", t.table_arn)[3]
-      role_arn    = t.role_arn
-      external_id = t.external_id
+    for name, group in { for t in var.targets : t.name => t... } : name => {
+      table_name  = group[0].table_name
+      region      = try(split(":", group[0].table_arn)[3], null)
+      role_arn    = group[0].role_arn
+      external_id = group[0].external_id
     }
   })
   own_account_targets = [for t in var.targets : t if t.role_arn == null]

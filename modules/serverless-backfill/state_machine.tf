@@ -47,6 +47,13 @@ locals {
                   MaxAttempts     = ceil(var.lambda_timeout / 15) + 2
                 },
                 {
+                  # Lambda's own transient errors and throttling (account concurrency): AWS's advice for lambda:invoke.
+                  ErrorEquals     = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"]
+                  IntervalSeconds = 2
+                  BackoffRate     = 2
+                  MaxAttempts     = 8
+                },
+                {
                   ErrorEquals     = ["States.ALL"]
                   IntervalSeconds = 2
                   BackoffRate     = 2

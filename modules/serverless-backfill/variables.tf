@@ -17,8 +17,8 @@ variable "source_table_arn" {
   type        = string
 
   validation {
-    condition     = var.source_table_arn == null ? !var.create : can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255}$", var.source_table_arn))
-    error_message = "source_table_arn must be a DynamoDB table ARN: arn:aws:dynamodb:<region>:<account>:table/<name> (null only with create = false)."
+    condition     = !var.create || can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255}$", var.source_table_arn))
+    error_message = "source_table_arn must be a DynamoDB table ARN: arn:aws:dynamodb:<region>:<account>:table/<name> (any value, or null, with create = false)."
   }
 }
 

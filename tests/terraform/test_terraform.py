@@ -3,6 +3,7 @@ fmt, validate, the module's `terraform test` files (plan-time assertions with a 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from e2e import setup_env  # noqa: E402
-from policy_lint import policy_findings, rendered_policies  # noqa: E402
+from policy_lint import RENDERING_TESTS, documents_of_test_output, policy_findings  # noqa: E402
 from workdirs import TFLOCAL_OVERRIDE, example_copy  # noqa: E402
 
 MODULE = ROOT / "modules" / "dynamodb-stream-replica"
@@ -73,12 +74,11 @@ def test_example_validates(example: str, cli: str, tmp_path: Path) -> None:
     assert "Success" in check(terraform(workdir, "validate", data_dir=tmp_path / "tf", cli=cli))
 
 
-def declared_runs(module: Path) -> int:
-    """The run blocks of a module's test files: each CLI must pass every one of them (none skipped)."""
-    return sum(
-        len(re.findall(r'^run "', path.read_text(), flags=re.MULTILINE))
-        for path in (module / "tests").glob("*.tftest.hcl")
-    )
+def declared_runs(where: Path) -> int:
+    """The run blocks of a module's test files (or of one file): each CLI must pass every one of them (none
+    skipped)."""
+    paths = [where] if where.is_file() else list((where / "tests").glob("*.tftest.hcl"))
+    return sum(len(re.findall(r'^run "', path.read_text(), flags=re.MULTILINE)) for path in paths)
 
 
 def test_every_module_with_tests_is_tested_once_per_cli() -> None:
@@ -93,6 +93,14 @@ def test_every_module_with_tests_is_tested_once_per_cli() -> None:
 # One set of .tftest.hcl files for both CLIs (no .tofutest.hcl twins, which OpenTofu would read instead):
 # no Terraform-only `override_during`; runs that assert on computed values use a mocked apply; no file-level
 # override_resource that another file's runs must not see (OpenTofu 1.11 applied one to a later file's runs).
+#
+# Under Terraform the run prints every plan and state (-json -verbose), and the IAM policies that the module's
+# rendering test file plans or applies (tools/policy_lint.py: RENDERING_TESTS) are linted with parliament:
+# what `make lint` runs with a second `terraform test`, read from this one (make test's lint phase leaves it
+# out). Each module's policies must be there: at least these many.
+POLICIES_AT_LEAST = {"dynamodb-stream-replica": 14, "replica-target": 3, "serverless-backfill": 4}
+
+
 @pytest.mark.parametrize("cli", CLIS.values(), ids=CLIS.keys())
 @pytest.mark.parametrize("name", TESTED_MODULES)
 def test_module_terraform_test(name: str, cli: str, tmp_path: Path) -> None:
@@ -101,17 +109,32 @@ def test_module_terraform_test(name: str, cli: str, tmp_path: Path) -> None:
     shutil.copytree(ROOT / "modules", tmp_path / "modules", ignore=shutil.ignore_patterns(".terraform*"))
     module = tmp_path / "modules" / name
     check(terraform(module, "init", "-backend=false", "-input=false", data_dir=tmp_path / "tf", cli=cli))
-    output = check(terraform(module, "test", data_dir=tmp_path / "tf", cli=cli))
-    assert f"Success! {declared_runs(module)} passed, 0 failed." in output, output[-3000:]
+    rendering = RENDERING_TESTS.get(f"modules/{name}") if cli == "TF" else None
+    files = sorted(str(path.relative_to(module)) for path in (module / "tests").glob("*.tftest.hcl"))
+    others = [file for file in files if file != rendering]
+    if others:  # the files that render no policy (all of them under OpenTofu), as they are
+        filters = [f"-filter={file}" for file in others] if rendering else []
+        output = check(terraform(module, "test", *filters, data_dir=tmp_path / "tf", cli=cli))
+        runs = sum(declared_runs(module / file) for file in others)
+        assert f"Success! {runs} passed, 0 failed." in output, output[-3000:]
+    if rendering is None:
+        return
+    # the policies' file with every plan and state printed: what `make lint` reads in a second run
+    output = check(
+        terraform(
+            module, "test", "-json", "-verbose", f"-filter={rendering}", data_dir=tmp_path / "tf", cli=cli
+        )
+    )
+    (summary,) = [json.loads(line) for line in output.splitlines() if '"test_summary"' in line]
+    passed = {"status": "pass", "failed": 0, "errored": 0, "skipped": 0}
+    assert summary["test_summary"] == passed | {"passed": declared_runs(module / rendering)}, summary
+    documents = documents_of_test_output(output, f"modules/{name}", rendering)
+    assert len(documents) >= POLICIES_AT_LEAST[name], [found for found, _ in documents]
+    findings = [
+        f"{found}: {problem}" for found, document in documents for problem in policy_findings(document)
+    ]
+    assert findings == []
 
 
-# `make lint` runs tools/policy_lint.py itself; `make test` runs it here instead, beside the other tests, so
-# that its Terraform runs do not lengthen the lint that comes before them.
-def test_rendered_policies_pass_parliament() -> None:
-    env = {**os.environ, **setup_env()}
-    documents = rendered_policies(env.get("TF", "terraform"), env=env)
-    # 5 runs of policies.tftest.hcl (function role and operator policy each), 3 writer roles of replica-target
-    assert len(documents) >= 13, [name for name, _ in documents]
-    assert [
-        f"{name}: {finding}" for name, document in documents for finding in policy_findings(document)
-    ] == []
+def test_every_module_with_policies_is_linted() -> None:
+    assert sorted(f"modules/{name}" for name in POLICIES_AT_LEAST) == sorted(RENDERING_TESTS)

@@ -69,11 +69,11 @@ run "one_target_in_this_account" {
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemsPath == "$.segments"
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Parameters.FunctionName == aws_lambda_function.this[0].arn
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.SegmentDone.Default == "Copy"
-      && [for r in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Retry : r.MaxAttempts] == [0, 62, 3]
+      && [for r in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Retry : r.MaxAttempts] == [0, 62, 8, 3]
       && aws_sfn_state_machine.this[0].type == "STANDARD"
       && aws_sfn_state_machine.this[0].logging_configuration[0].level == "ERROR"
     )
-    error_message = "The state machine maps over the run's segments, 8 at a time; each invokes the function until done, never retries the run's own faults, waits out a busy segment, and retries the rest 3 times."
+    error_message = "The state machine maps over the run's segments, 8 at a time; each invokes the function until done, never retries the run's own faults, waits out a busy segment, retries Lambda's throttling 8 times and the rest 3 times."
   }
 
   assert {
@@ -159,7 +159,7 @@ run "a_target_in_another_account_keys_and_tracing" {
         table_name = "logfile_audit", region = "ap-southeast-2", role_arn = "arn:aws:iam::222222222222:role/logfile_audit-replica-writer", external_id = "shared"
       }
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.MaxConcurrency == 3
-      && [for r in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Retry : r.MaxAttempts] == [0, 6, 1]
+      && [for r in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Retry : r.MaxAttempts] == [0, 6, 8, 1]
       && aws_sfn_state_machine.this[0].tracing_configuration[0].enabled
       && aws_lambda_function.this[0].tracing_config[0].mode == "Active"
       && [for s in jsondecode(output.state_machine_policy_json).Statement : s.Sid] == ["InvokeBackfillFunction", "DeliverExecutionLogs", "WriteXRayTraces"]
