@@ -7,9 +7,10 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  lambda_package_path = coalesce(var.lambda_package_path, "${path.module}/../../dist/ddbreplica_lambda.zip")
-  account_id          = data.aws_caller_identity.current.account_id
-  partition           = data.aws_partition.current.partition
+  lambda_package_path   = coalesce(var.lambda_package_path, "${path.module}/../../dist/ddbreplica_lambda.zip")
+  backfill_package_path = coalesce(var.backfill_package_path, "${path.module}/../../dist/ddb_replica_backfill.zip")
+  account_id            = data.aws_caller_identity.current.account_id
+  partition             = data.aws_partition.current.partition
 
   tags = {
     example = "complete"
@@ -46,7 +47,11 @@ resource "aws_kms_key" "this" {
         Resource  = "*"
         Condition = {
           ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}-*"
+            # the functions' log groups, and the serverless backfill's state machine's
+            "kms:EncryptionContext:aws:logs:arn" = [
+              "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}-*",
+              "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/vendedlogs/states/${var.name_prefix}-*",
+            ]
           }
         }
       },
@@ -132,6 +137,12 @@ module "replica" {
     queue_name                = "${var.name_prefix}-events-failed-batches"
     message_retention_seconds = 1209600
   }
+
+  # The backfill on Step Functions and Lambda: ddb-replica backfill --serverless --backfill-json (output backfill).
+  backfill_mode            = "serverless"
+  backfill_package_path    = local.backfill_package_path
+  backfill_max_concurrency = 16
+  backfill_lambda_timeout  = 900
 
   tags = local.tags
 }

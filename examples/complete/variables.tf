@@ -16,6 +16,12 @@ variable "lambda_package_path" {
   default     = null
 }
 
+variable "backfill_package_path" {
+  description = "Path of the serverless backfill's zip. Default: `dist/ddb_replica_backfill.zip` at the repository root, written by `make build`."
+  type        = string
+  default     = null
+}
+
 variable "lambda_reserved_concurrent_executions" {
   description = "Reserved concurrency of the first replicator (-1: none). Reserving fails in accounts whose concurrency quota is still the new-account 10."
   type        = number

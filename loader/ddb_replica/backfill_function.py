@@ -23,6 +23,7 @@ MAX_CONCURRENCY (the map's; --max-wcu is split evenly between the segments that 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -32,7 +33,7 @@ from typing import Any, Protocol
 import lab_config
 
 from .backfill import Backfill, SegmentState
-from .segment_store import SegmentBusyError, TableCheckpoints
+from .segment_store import LeaseLostError, SegmentBusyError, TableCheckpoints
 from .tables import Connection, OpsError
 from .writes import RateLimiter, Tables
 
@@ -63,41 +64,76 @@ def run_segment(event: Mapping[str, Any], context: Context, environ: Mapping[str
     )
     manifest = store.manifest()
     remaining_s = context.get_remaining_time_in_millis() / 1000
-    state = _acquire(
-        store, segment, int((time.time() + remaining_s) * 1000), min(LEASE_WAIT_S, remaining_s / 3)
-    )
-    if not state.done and _owns_run(store, execution):
-        backfill = Backfill(
-            _tables(manifest, environ, connection),
-            store,
-            workers=1,
-            page_size=manifest.get("page_size"),
-            max_refused=int(manifest["max_refused"]),
-            copy_mode=str(manifest["copy"]),
-        )
-        # The run's limit on refused keys counts every segment's, as a local run does.
-        backfill.refused = {kid for other in store.states() for kid in other.refused}
-
-        def after_chunk(items: int) -> None:
-            if not _owns_run(store, execution):
-                backfill.stop.set()  # stopped or resumed elsewhere: hand the segment over now
-
-        backfill.on_items = after_chunk
-        timer = threading.Timer(working_seconds(remaining_s), backfill.stop.set)
-        timer.start()
+    until_ms = int((time.time() + remaining_s) * 1000)
+    state = _acquire(store, segment, until_ms, min(LEASE_WAIT_S, remaining_s / 3))
+    owner = _owns_run(store, execution)
+    if not state.done and owner:
         try:
-            backfill.segment(state)
-        finally:
-            timer.cancel()
+            _work(state, store, manifest, environ, connection, execution, context)
+        except LeaseLostError:
+            raise  # another invocation works on the segment now: nothing of ours to save
+        except Exception:
+            # Give the segment up at once, so that the state machine's retry need not wait for this lease
+            # to run out; the state as it stands keeps the keys of a chunk in progress pending.
+            with contextlib.suppress(Exception):
+                store.release(state)
+            raise
     store.release(state)
     return {
         "run": run,
         "segment": segment,
         "execution": execution,
         "done": state.done,
+        "handed_over": not owner,  # the run belongs to another execution (resumed) or to none (stopped)
         "scanned": state.scanned,
         "copied": state.copied,
     }
+
+
+def _work(
+    state: SegmentState,
+    store: TableCheckpoints,
+    manifest: Mapping[str, Any],
+    environ: Mapping[str, str],
+    connection: Connection,
+    execution: object,
+    context: Context,
+) -> None:
+    """Copy the segment from its checkpoint until done, out of time, or the run is handed over."""
+    backfill = Backfill(
+        _tables(manifest, environ, connection),
+        store,
+        workers=1,
+        page_size=manifest.get("page_size"),
+        max_refused=int(manifest["max_refused"]),
+        copy_mode=str(manifest["copy"]),
+    )
+    # The run's limit on refused keys counts every segment's, as a local run does: read at the start, and
+    # again after each chunk that the replica refused keys of.
+    backfill.refused = _refused_in_run(store)
+    refused_here = len(state.refused)
+
+    def after_chunk(items: int) -> None:
+        nonlocal refused_here
+        if len(state.refused) != refused_here:
+            refused_here = len(state.refused)
+            with backfill.lock:
+                backfill.refused |= _refused_in_run(store)
+        if not _owns_run(store, execution):
+            backfill.stop.set()  # stopped or resumed elsewhere: hand the segment over now
+
+    backfill.on_items = after_chunk
+    # From now: the lease may have taken part of the invocation's time.
+    timer = threading.Timer(working_seconds(context.get_remaining_time_in_millis() / 1000), backfill.stop.set)
+    timer.start()
+    try:
+        backfill.segment(state)
+    finally:
+        timer.cancel()
+
+
+def _refused_in_run(store: TableCheckpoints) -> set[str]:
+    return {kid for other in store.states() for kid in other.refused}
 
 
 def _acquire(store: TableCheckpoints, segment: int, until_ms: int, wait_s: float) -> SegmentState:

@@ -27,6 +27,7 @@ from .backfill import MAX_REFUSED, Backfill, Checkpoints, SegmentState
 from .copying import COPY_MODES, DEFAULT_COPY_MODE
 from .items import Item, decode_key, encode_key, key_id, key_text
 from .scanning import MAX_SEGMENTS, default_segments, default_workers
+from .segment_store import TableCheckpoints
 from .settle import Settled
 from .tables import Connection, OpsError, TableInfo, check_pair, describe, permission_message
 from .verify import Differences, compare, confirm, repair, scan_both
@@ -125,7 +126,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     backfill.add_argument(
         "--max-refused",
         type=_bounded(0, 1_000_000),
-        default=MAX_REFUSED,
+        default=None,
         help=f"keys the replica may refuse before the run stops (default {MAX_REFUSED}): more than a few "
         "means a difference between the tables (an index key type) that every item may hit",
     )
@@ -334,7 +335,7 @@ def backfill(args: argparse.Namespace, console: Console) -> int:
             workers,
             args.page_size,
             on_items=bar.update,
-            max_refused=args.max_refused,
+            max_refused=MAX_REFUSED if args.max_refused is None else args.max_refused,
             copy_mode=copy_mode,
         )
         try:
@@ -388,53 +389,97 @@ def backfill_serverless(
     except serverless.BackendError as error:
         console.problem(f"error: {error}")
         return EXIT_FAILED
-    if args.resume:
-        run = args.run_id or remote.latest_run(source.name, args.target_name)
-        store = remote.store(run)
-        manifest = store.manifest()
-        if (manifest["source"], manifest["target"]) != (source.name, args.target_name):
-            raise OpsError(
-                f"run {run} is a backfill of {manifest['source']} -> {manifest['target']}, not "
-                f"{source.name} -> {args.target_name}"
-            )
-        if args.copy is not None and args.copy != manifest["copy"]:
-            raise OpsError(
-                f"run {run} was started with --copy {manifest['copy']}; resume with the same (or drop --copy)"
-            )
-        states = store.states()
-        copy_mode = str(manifest["copy"])
-    else:
-        copy_mode = args.copy or DEFAULT_COPY_MODE
-        left = max(source.item_count - replica.item_count, 0)
-        guess = estimate(source, replica, left, args.max_wcu, copy_mode)
-        check_window(guess, args.force)
-        console.info(f"estimate: {guess.text()}")
-        run = serverless.new_run_id()
-        store = remote.store(run)
-        manifest = {
-            "source": source.name,
-            "replica": tables.replica,
-            "target": args.target_name,
-            "key_names": list(source.key_names),
-            "copy": copy_mode,
-            "max_wcu": args.max_wcu,
-            "page_size": args.page_size,
-            "max_refused": args.max_refused,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        states = store.start(manifest, segments)
+    store, states, copy_mode = (
+        resume_serverless(args, remote, source)
+        if args.resume
+        else start_serverless(args, console, remote, tables, source, replica, segments)
+    )
+    return follow_serverless(args, console, remote, store, states, copy_mode, tables, source)
+
+
+def start_serverless(
+    args: argparse.Namespace,
+    console: Console,
+    remote: serverless.Remote,
+    tables: Tables,
+    source: TableInfo,
+    replica: TableInfo,
+    segments: int,
+) -> tuple[TableCheckpoints, list[SegmentState], str]:
+    """A new run: the window check, then its manifest and its segments' first states in the table."""
+    copy_mode = args.copy or DEFAULT_COPY_MODE
+    left = max(source.item_count - replica.item_count, 0)
+    guess = estimate(source, replica, left, args.max_wcu, copy_mode)
+    check_window(guess, args.force)
+    console.info(f"estimate: {guess.text()}")
+    store = remote.store(serverless.new_run_id())
+    manifest = {
+        "source": source.name,
+        "replica": tables.replica,
+        "target": args.target_name,
+        "key_names": list(source.key_names),
+        "copy": copy_mode,
+        "max_wcu": args.max_wcu,
+        "page_size": args.page_size,
+        "max_refused": MAX_REFUSED if args.max_refused is None else args.max_refused,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return store, store.start(manifest, segments), copy_mode
+
+
+def resume_serverless(
+    args: argparse.Namespace, remote: serverless.Remote, source: TableInfo
+) -> tuple[TableCheckpoints, list[SegmentState], str]:
+    """The run to continue (the newest of the pair, or --run-id), with the settings given now: --max-wcu,
+    --page-size and --max-refused replace the run's; its segments and --copy stay."""
+    run = args.run_id or remote.latest_run(source.name, args.target_name)
+    store = remote.store(run)
+    manifest = store.manifest()
+    if (manifest["source"], manifest["target"]) != (source.name, args.target_name):
+        raise OpsError(
+            f"run {run} is a backfill of {manifest['source']} -> {manifest['target']}, not "
+            f"{source.name} -> {args.target_name}"
+        )
+    if args.copy is not None and args.copy != manifest["copy"]:
+        raise OpsError(
+            f"run {run} was started with --copy {manifest['copy']}; resume with the same (or drop --copy)"
+        )
+    total = int(manifest["total_segments"])
+    if args.segments is not None and args.segments != total:
+        raise OpsError(f"run {run} has {total} segments; resume with the same --segments (or drop it)")
+    changes = {
+        name: value
+        for name, value in (
+            ("max_wcu", args.max_wcu),
+            ("page_size", args.page_size),
+            ("max_refused", args.max_refused),
+        )
+        if value is not None
+    }
+    if changes:
+        store.update_manifest(changes)
+    store.fill_missing(total)  # a start interrupted before it wrote every segment's first state
+    return store, store.states(), str(manifest["copy"])
+
+
+def follow_serverless(
+    args: argparse.Namespace,
+    console: Console,
+    remote: serverless.Remote,
+    store: TableCheckpoints,
+    states: list[SegmentState],
+    copy_mode: str,
+    tables: Tables,
+    source: TableInfo,
+) -> int:
+    """Start an execution over the segments not done, show its progress, stop it on Ctrl-C."""
     todo = [state.segment for state in states if not state.done]
     started = time.perf_counter()
     if not todo:
-        console.info(f"run {run}: every segment is done")
+        console.info(f"run {store.run}: every segment is done")
         return report_backfill(states, tables, started, console)
-    execution = remote.start(store, todo)
-    console.info(
-        f"backfill {source.name} -> {tables.replica}: run {run}, {len(states)} segment(s) "
-        f"({len(todo)} to do), --copy {copy_mode}, execution {execution}"
-        + (" (resumed)" if args.resume else "")
-    )
     already = sum(state.scanned for state in states)
+    execution: str | None = None
     with console.bar(max(source.item_count, already), "backfill", "item") as bar:
         shown = [already]
         bar.update(already)
@@ -447,18 +492,24 @@ def backfill_serverless(
             bar.set_postfix_str(f"segments {done}/{len(current)}, copied {sum(s.copied for s in current)}")
 
         try:
+            execution = remote.start(store, todo)
+            console.info(
+                f"backfill {source.name} -> {tables.replica}: run {store.run}, {len(states)} segment(s) "
+                f"({len(todo)} to do), --copy {copy_mode}, execution {execution}"
+                + (" (resumed)" if args.resume else "")
+            )
             description = remote.watch(execution, store, progress)
         except KeyboardInterrupt:
             remote.stop(execution, store)
             console.problem(
                 f"interrupted: execution stopped (an invocation in progress finishes its chunk first); rerun "
-                f"with --serverless --resume (run {run})"
+                f"with --serverless --resume (run {store.run})"
             )
             report_backfill(store.states(), tables, started, console)
             return EXIT_INTERRUPTED
     states = store.states()
     code = report_backfill(states, tables, started, console)
-    return serverless_outcome(description, states, run, tables, console, code)
+    return serverless_outcome(description, states, store.run, tables, console, code)
 
 
 def serverless_outcome(

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 MANIFEST_SEGMENT = -1
 STORE_VERSION = 1
+# DynamoDB holds 400 KB per item: a segment's state (its pending, unresolved and refused keys) must fit.
+MAX_STATE_BYTES = 350 * 1024
 
 
 class SegmentBusyError(RuntimeError):
@@ -88,6 +90,38 @@ class TableCheckpoints:
                 "--serverless)"
             )
         return _document(item)
+
+    def fill_missing(self, total_segments: int) -> None:
+        """Create the first state of each segment a start that was interrupted left without one."""
+        present = {state.segment for state in self.states()}
+        for segment in range(total_segments):
+            if segment in present:
+                continue
+            try:
+                self._call(
+                    self.client.put_item,
+                    TableName=self.table,
+                    Item=self._state_row(SegmentState(segment, total_segments)),
+                    ConditionExpression="attribute_not_exists(#r)",
+                    ExpressionAttributeNames={"#r": "run"},
+                )
+            except ClientError as error:
+                if _code(error) != "ConditionalCheckFailedException":  # written meanwhile: keep it
+                    raise
+
+    def update_manifest(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change settings of the run (a resume's --max-wcu, --page-size, --max-refused); the next invocation
+        of each segment reads them. The manifest as it is now."""
+        document = self.manifest() | changes
+        self._call(
+            self.client.update_item,
+            TableName=self.table,
+            Key=self._key(MANIFEST_SEGMENT),
+            UpdateExpression="SET #d = :d",
+            ExpressionAttributeNames={"#d": "document"},
+            ExpressionAttributeValues={":d": {"S": json.dumps(document, separators=(",", ":"))}},
+        )
+        return document
 
     def hand_over(self, execution: str | None) -> None:
         """Name the execution that may work on the run (None: none, the run is stopped). The invocations of
@@ -175,6 +209,13 @@ class TableCheckpoints:
 
     def save(self, state: SegmentState) -> None:
         """Save the segment's state while this invocation holds its lease (LeaseLostError otherwise)."""
+        size = len(json.dumps(asdict(state), separators=(",", ":")))
+        if size > MAX_STATE_BYTES:
+            raise OpsError(
+                f"segment {state.segment} of run {self.run}: its checkpoint would be {size // 1024} KB, over "
+                f"what a DynamoDB item holds ({len(state.unresolved)} unresolved and {len(state.refused)} "
+                "refused keys): fix what the replica refuses, or lower --max-refused, then --resume"
+            )
         try:
             self._call(
                 self.client.put_item,

@@ -161,7 +161,7 @@ class Remote:
     def start(self, store: TableCheckpoints, segments: Sequence[int]) -> str:
         """Start an execution over ``segments`` of the store's run; it owns the run from now on (invocations
         of an earlier execution stop at their next chunk)."""
-        name = f"{store.run}-{int(time.time())}"
+        name = f"{store.run}-{int(time.time())}-{secrets.token_hex(2)}"
         store.hand_over(name)
         document = json.dumps({"run": store.run, "segments": list(segments)})
         arn = self.backend.state_machine_arn
@@ -183,9 +183,12 @@ class Remote:
                 return description
             self.sleep(POLL_SECONDS)
 
-    def stop(self, execution: str, store: TableCheckpoints) -> None:
-        """Stop the execution; its invocations give their segments up at their next chunk."""
+    def stop(self, execution: str | None, store: TableCheckpoints) -> None:
+        """Stop the execution (if it was started); its invocations give their segments up at their next
+        chunk."""
         store.hand_over(None)
+        if execution is None:
+            return
         call_with_retries(
             lambda: self.states.stop_execution(
                 executionArn=execution, error="Interrupted", cause="ddb-replica backfill --serverless: Ctrl-C"

@@ -77,10 +77,17 @@ locals {
                   BooleanEquals = true
                   Next          = "Finished"
                 },
+                {
+                  # The run belongs to another execution (resumed) or to none (stopped): this one ends here.
+                  Variable      = "$.handed_over"
+                  BooleanEquals = true
+                  Next          = "HandedOver"
+                },
               ]
               Default = "Copy"
             }
-            Finished = { Type = "Succeed" }
+            Finished   = { Type = "Succeed" }
+            HandedOver = { Type = "Succeed" }
             # The segment's result carries the error: {"run", "segment", "error": {"Error", "Cause"}}.
             SegmentFailed = { Type = "Pass", End = true }
           }

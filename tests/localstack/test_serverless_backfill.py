@@ -204,7 +204,7 @@ def test_serverless_backfill_stopped_and_resumed_under_writes_then_verify_finds_
         running = wait_for(
             lambda: states.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"], 60
         )[0]
-        run = running["name"].rsplit("-", 1)[0]
+        run = running["name"].rsplit("-", 2)[0]  # <run>-<epoch>-<random>
         checkpoints = TableCheckpoints(
             client("dynamodb", stack.endpoint), stack.outputs["backfill"]["checkpoint_table_name"], run
         )

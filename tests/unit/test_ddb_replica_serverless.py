@@ -10,12 +10,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from botocore.exceptions import ClientError
 from replica_ops_fixtures import (
     Item,
     Lab,
@@ -30,11 +31,13 @@ from replica_ops_fixtures import (
 from stream_events import REPLICA, SOURCE, create_table, dynamodb, moto_aws
 
 from loader.ddb_replica import backfill as backfill_module
-from loader.ddb_replica import serverless
+from loader.ddb_replica import cli, serverless
 from loader.ddb_replica.backfill import Backfill, SegmentState, TooManyRefusedError
 from loader.ddb_replica.backfill_function import run_segment, working_seconds
 from loader.ddb_replica.segment_store import LeaseLostError, SegmentBusyError, TableCheckpoints
 from loader.ddb_replica.tables import Connection, OpsError
+from loader.ddb_replica.writes import Tables
+from loader.load_logfile import Console
 
 CHECKPOINTS = "logfile_replica-backfill-checkpoints"
 RUN = "bf-test"
@@ -164,7 +167,8 @@ def test_a_done_segment_answers_done_at_once(lab: Lab, function: Function) -> No
     seed(SOURCE, 30)
     lab.stream.skip_history()
     start_run(1)
-    done = {"run": RUN, "segment": 0, "execution": None, "done": True, "scanned": 30, "copied": 30}
+    done = {"run": RUN, "segment": 0, "execution": None, "done": True, "handed_over": False}
+    done |= {"scanned": 30, "copied": 30}
     assert function.invoke(0) == done
     assert function.invoke(0)["scanned"] == 30, "nothing read again"
 
@@ -199,12 +203,12 @@ def test_a_worker_killed_between_copy_and_settle_loses_nothing_and_revives_nothi
     hook_put(monkeypatch, delete_then_stream)
     with monkeypatch.context() as patch, pytest.raises(Killed):
         patch.setattr(backfill_module, "settle", kill)
-        function.invoke(0, remaining_ms=1_500)
+        function.invoke(0, remaining_ms=5_000)
     assert replica_item(4) is not None, "the copy put the deleted item back, and no settle ran"
     assert {"PK": {"S": "item#000004"}} in json.loads(row(0)["document"]["S"])["pending"]
 
     with pytest.raises(SegmentBusyError, match="request-1"):
-        function.invoke(0, remaining_ms=1_500)  # the killed one's lease lasts until its timeout: 1.5 s
+        function.invoke(0, remaining_ms=1_500)  # the killed one's lease lasts until its timeout: 5 s
     assert function.until_done(0) == 1, "the next invocation waited for the lease to end"
     assert replica_item(4) is None, "the pending keys were settled first"
     state = store().states()[0]
@@ -258,19 +262,23 @@ def test_an_invocation_of_a_stopped_or_replaced_execution_hands_its_segment_over
     with monkeypatch.context() as patch:
         hook_put(patch, resumed_elsewhere)  # during the first chunk's copy
         result = function.invoke(0, execution="execution-1")
-    assert (result["done"], result["scanned"], result["execution"]) == (False, 100, "execution-1"), (
+    assert (result["done"], result["handed_over"], result["scanned"]) == (False, False, 100), (
         "the chunk in progress was finished, then the segment handed over"
     )
     assert "owner" not in row(0), "the segment was given up at once"
-    assert function.invoke(0, execution="execution-1")["scanned"] == 100, "a stopped execution does nothing"
+    stale = function.invoke(0, execution="execution-1")
+    assert (stale["scanned"], stale["handed_over"]) == (100, True), (
+        "a replaced execution does nothing, and ends"
+    )
     store().hand_over(None)  # Ctrl-C
-    assert function.invoke(0, execution="execution-2")["scanned"] == 100
+    assert function.invoke(0, execution="execution-2")["handed_over"], "a stopped run: nothing either"
     store().hand_over("execution-2")
     assert function.invoke(0, execution="execution-2") | {"run": RUN} == {
         "run": RUN,
         "segment": 0,
         "execution": "execution-2",
         "done": True,
+        "handed_over": False,
         "scanned": 500,
         "copied": 500,
     }
@@ -340,6 +348,114 @@ def test_the_refused_keys_of_every_segment_count_toward_the_limit(
     refuse_writes_of(monkeypatch, int(in_segment_1["n"]["N"]))
     with pytest.raises(TooManyRefusedError, match="refused the writes of 2 keys"):
         function.invoke(1)
+
+
+# --- faults of a run ------------------------------------------------------------------------------------
+
+
+def test_a_failed_invocation_gives_its_segment_up_at_once(
+    lab: Lab, function: Function, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(SOURCE, 30)
+    lab.stream.skip_history()
+    start_run(1)
+
+    def denied(*args: Any, **kwargs: Any) -> Any:
+        error: Any = {"Error": {"Code": "AccessDeniedException", "Message": "no"}}
+        raise ClientError(error, "BatchWriteItem")
+
+    with monkeypatch.context() as patch, pytest.raises(ClientError):
+        patch.setattr(backfill_module, "copy_missing", denied)
+        function.invoke(0)
+    assert "owner" not in row(0), "the state machine's retry need not wait for the lease to run out"
+    assert json.loads(row(0)["document"]["S"])["pending"], "the chunk's keys stay pending"
+    assert function.until_done(0) == 1
+    assert replica_equals_source()
+
+
+def test_an_interrupted_start_is_completed_on_resume(lab: Lab) -> None:
+    start_run(3)
+    for segment in (1, 2):  # Ctrl-C while the first states were written
+        dynamodb().delete_item(TableName=CHECKPOINTS, Key={"run": {"S": RUN}, "segment": {"N": str(segment)}})
+    owner = store("earlier")
+    state = owner.acquire(0, until_ms=int(time.time() * 1000) + 60_000)
+    state.scanned = 7
+    owner.release(state)
+    store().fill_missing(3)
+    assert [(state.segment, state.scanned, state.done) for state in store().states()] == [
+        (0, 7, False),
+        (1, 0, False),
+        (2, 0, False),
+    ]
+
+
+def test_a_resume_replaces_the_runs_limits_and_keeps_its_owner(lab: Lab) -> None:
+    start_run(1)
+    store().hand_over("execution-1")
+    manifest = store().update_manifest({"max_refused": 500, "max_wcu": 40.0})
+    assert (manifest["max_refused"], manifest["max_wcu"], manifest["copy"]) == (500, 40.0, "batch")
+    assert store().manifest() == manifest
+    assert store().current_execution() == "execution-1"
+
+
+def test_a_checkpoint_too_large_for_an_item_stops_with_a_clear_error(lab: Lab) -> None:
+    start_run(1)
+    owner = store("first")
+    state = owner.acquire(0, until_ms=int(time.time() * 1000) + 60_000)
+    state.unresolved = [{"PK": {"S": f"item#{number:06d}" + "x" * 100}} for number in range(4_000)]
+    with pytest.raises(
+        OpsError, match=r"segment 0 of run bf-test: its checkpoint would be \d+ KB.*4000 unresolved"
+    ):
+        owner.save(state)
+
+
+# --- the CLI's report of an execution -------------------------------------------------------------------
+
+FAILED_SEGMENT = [{"segment": 0, "done": True}, {"segment": 1, "error": {"Error": "OpsError", "Cause": "no"}}]
+
+
+@pytest.mark.parametrize(
+    ("status", "output", "second_done", "code", "said"),
+    [
+        ("SUCCEEDED", [{"segment": 0, "done": True}, {"segment": 1, "done": True}], True, 0, []),
+        ("ABORTED", None, False, 130, ["execution stopped; rerun with --serverless --resume (run bf-test)"]),
+        (
+            "FAILED",
+            None,
+            False,
+            3,
+            ["segment 1: not done when the execution ended (FAILED)", "execution FAILED"],
+        ),
+        (
+            "SUCCEEDED",
+            FAILED_SEGMENT,
+            False,
+            3,
+            ["segment 1: OpsError: no; checkpoint: 40 scanned, resumes after PK=item#000039"],
+        ),
+    ],
+)
+def test_the_execution_outcome_decides_the_exit_code(
+    status: str,
+    output: Any,
+    second_done: bool,
+    code: int,
+    said: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    states = [
+        SegmentState(0, 2, done=True, scanned=50),
+        SegmentState(1, 2, last_key={"PK": {"S": "item#000039"}}, scanned=40, done=second_done),
+    ]
+    description: dict[str, Any] = {"status": status, "error": "States.Runtime"}
+    if output is not None:
+        description["output"] = json.dumps(output)
+    tables = Tables(cast(Any, None), SOURCE, REPLICA, ("PK",))
+    console = Console(sys.stdout, sys.stderr, quiet=True)
+    assert cli.serverless_outcome(description, states, RUN, tables, console, 0) == code
+    err = capsys.readouterr().err
+    assert all(text in err for text in said), err
+    assert (err == "") == (code == 0), err
 
 
 # --- the CLI's side -------------------------------------------------------------------------------------

@@ -69,11 +69,13 @@ run "one_target_in_this_account" {
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemsPath == "$.segments"
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Parameters.FunctionName == aws_lambda_function.this[0].arn
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.SegmentDone.Default == "Copy"
+      && [for c in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.SegmentDone.Choices : [c.Variable, c.Next]] == [["$.done", "Finished"], ["$.handed_over", "HandedOver"]]
+      && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemSelector["execution.$"] == "$$.Execution.Name"
       && [for r in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Retry : r.MaxAttempts] == [0, 62, 8, 3]
       && aws_sfn_state_machine.this[0].type == "STANDARD"
       && aws_sfn_state_machine.this[0].logging_configuration[0].level == "ERROR"
     )
-    error_message = "The state machine maps over the run's segments, 8 at a time; each invokes the function until done, never retries the run's own faults, waits out a busy segment, retries Lambda's throttling 8 times and the rest 3 times."
+    error_message = "The state machine maps over the run's segments, 8 at a time; each invokes the function until done (or the run is handed over to another execution), never retries the run's own faults, waits out a busy segment, retries Lambda's throttling 8 times and the rest 3 times."
   }
 
   assert {
