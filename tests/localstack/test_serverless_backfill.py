@@ -70,7 +70,8 @@ def fill(ddb: Any, table: str, count: int) -> None:
 
 @dataclass
 class Writer:
-    """Changes the source throughout: updates, deletes and new items, a few dozen per second."""
+    """Changes the source throughout: updates, deletes and new items, about ten a second (each goes through
+    the stream and the replication function too)."""
 
     ddb: Any
     table: str
@@ -90,7 +91,7 @@ class Writer:
                 self.ddb.put_item(TableName=self.table, Item=item(ITEMS + self.added))
                 self.added += 1
             self.changes += 1
-            time.sleep(0.03)
+            time.sleep(0.1)
 
 
 @dataclass
@@ -235,7 +236,7 @@ def test_serverless_backfill_stopped_and_resumed_under_writes_then_verify_finds_
     assert scanned <= ITEMS + writer.added, (
         "no chunk was read twice: a resumed segment went on from its checkpoint"
     )
-    assert writer.changes > 100, "the writer changed items during the run"
+    assert writer.changes > 50, "the writer changed items during the run"
 
     stack.drain()
     code, out, err = finish(stack.cli("verify"))
