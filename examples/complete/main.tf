@@ -141,7 +141,7 @@ module "replica" {
   # The backfill on Step Functions and Lambda: ddb-replica backfill --serverless --backfill-json (output backfill).
   backfill_mode            = "serverless"
   backfill_package_path    = local.backfill_package_path
-  backfill_max_concurrency = 16
+  backfill_max_concurrency = 8
   backfill_lambda_timeout  = 900
 
   tags = local.tags

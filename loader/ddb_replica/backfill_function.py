@@ -74,9 +74,10 @@ def run_segment(event: Mapping[str, Any], context: Context, environ: Mapping[str
             raise  # another invocation works on the segment now: nothing of ours to save
         except Exception:
             # Give the segment up at once, so that the state machine's retry need not wait for this lease
-            # to run out; the state as it stands keeps the keys of a chunk in progress pending.
+            # to run out. Without saving: the chunk in progress is half done in memory, and the last save
+            # holds its keys pending, which the next invocation settles first.
             with contextlib.suppress(Exception):
-                store.release(state)
+                store.let_go(state.segment)
             raise
     store.release(state)
     return {

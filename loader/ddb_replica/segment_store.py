@@ -214,7 +214,8 @@ class TableCheckpoints:
             raise OpsError(
                 f"segment {state.segment} of run {self.run}: its checkpoint would be {size // 1024} KB, over "
                 f"what a DynamoDB item holds ({len(state.unresolved)} unresolved and {len(state.refused)} "
-                "refused keys): fix what the replica refuses, or lower --max-refused, then --resume"
+                "refused keys): fix what the replica refuses (verify --repair names the keys), then start a "
+                "new run; a lower --max-refused stops the next one sooner"
             )
         try:
             self._call(
@@ -231,6 +232,19 @@ class TableCheckpoints:
                     f"segment {state.segment} of run {self.run}: another invocation took the lease"
                 ) from None
             raise
+
+    def let_go(self, segment: int) -> None:
+        """Give the lease up without saving (after a failure: the last save is a safe checkpoint, with the
+        keys of a chunk in progress pending)."""
+        self._call(
+            self.client.update_item,
+            TableName=self.table,
+            Key=self._key(segment),
+            UpdateExpression="REMOVE #o, #u",
+            ConditionExpression="#o = :me",
+            ExpressionAttributeNames={"#o": "owner", "#u": "lease_until"},
+            ExpressionAttributeValues={":me": {"S": self._owner()}},
+        )
 
     def release(self, state: SegmentState) -> None:
         """Save the state and give the lease up: the next invocation of the segment starts at once."""

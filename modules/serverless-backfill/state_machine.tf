@@ -79,9 +79,12 @@ locals {
                 },
                 {
                   # The run belongs to another execution (resumed) or to none (stopped): this one ends here.
-                  Variable      = "$.handed_over"
-                  BooleanEquals = true
-                  Next          = "HandedOver"
+                  # (IsPresent first: an answer without the field must not fail the whole execution.)
+                  And = [
+                    { Variable = "$.handed_over", IsPresent = true },
+                    { Variable = "$.handed_over", BooleanEquals = true },
+                  ]
+                  Next = "HandedOver"
                 },
               ]
               Default = "Copy"

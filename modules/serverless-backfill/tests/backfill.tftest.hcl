@@ -69,7 +69,9 @@ run "one_target_in_this_account" {
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemsPath == "$.segments"
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Parameters.FunctionName == aws_lambda_function.this[0].arn
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.SegmentDone.Default == "Copy"
-      && [for c in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.SegmentDone.Choices : [c.Variable, c.Next]] == [["$.done", "Finished"], ["$.handed_over", "HandedOver"]]
+      && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.SegmentDone.Choices[0].Next == "Finished"
+      && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.SegmentDone.Choices[1].Next == "HandedOver"
+      && [for c in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.SegmentDone.Choices[1].And : c.Variable] == ["$.handed_over", "$.handed_over"]
       && jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemSelector["execution.$"] == "$$.Execution.Name"
       && [for r in jsondecode(aws_sfn_state_machine.this[0].definition).States.Segments.ItemProcessor.States.Copy.Retry : r.MaxAttempts] == [0, 62, 8, 3]
       && aws_sfn_state_machine.this[0].type == "STANDARD"
