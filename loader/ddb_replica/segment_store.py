@@ -249,15 +249,7 @@ class TableCheckpoints:
     def release(self, state: SegmentState) -> None:
         """Save the state and give the lease up: the next invocation of the segment starts at once."""
         self.save(state)
-        self._call(
-            self.client.update_item,
-            TableName=self.table,
-            Key=self._key(state.segment),
-            UpdateExpression="REMOVE #o, #u",
-            ConditionExpression="#o = :me",
-            ExpressionAttributeNames={"#o": "owner", "#u": "lease_until"},
-            ExpressionAttributeValues={":me": {"S": self._owner()}},
-        )
+        self.let_go(state.segment)
 
     # -- rows ---------------------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import client, wait_for
+from helpers import client, create_stream_table, wait_for
 
 from loader.ddb_replica.segment_store import TableCheckpoints
 
@@ -111,12 +111,7 @@ class Stack:
         self.variables = [f"-var=name={self.name}", f"-var=source_table_name={self.source}"]
 
     def create_source(self) -> None:
-        self.ddb.create_table(
-            TableName=self.source,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-        )
+        create_stream_table(self.ddb, self.source, stream=False)
         fill(self.ddb, self.source, ITEMS)
         self.ddb.update_table(
             TableName=self.source, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
@@ -272,12 +267,7 @@ def test_a_missing_state_machine_exits_3_and_names_it(localstack: str, tmp_path:
     ddb = client("dynamodb", localstack)
     source, replica = f"sls-{uuid.uuid4().hex[:6]}-a", f"sls-{uuid.uuid4().hex[:6]}-b"
     for table in (source, replica):
-        ddb.create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-        )
+        create_stream_table(ddb, table, stream=False)
     machine = "arn:aws:states:us-east-1:000000000000:stateMachine:nothing-here"
     try:
         env = {
