@@ -10,6 +10,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,11 @@ sys.path.insert(0, str(ROOT / "tools"))
 from e2e import release_localstack, share_localstack  # noqa: E402
 from suite_timing import (  # noqa: E402
     BUDGET_NODEID,
+    CPU_PROPERTY,
     STARTED_ENV,
     SuiteClock,
     budget_verdict,
+    cpu_seconds,
     make_test_started,
 )
 
@@ -39,6 +42,7 @@ LOCALSTACK_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"
 RUN_ID_ENV = "DDB_REPLICA_TEST_RUN"  # one id per run, inherited by the parallel workers
 
 _clock = SuiteClock()
+_cpu_mark = [0.0]  # this process's CPU when its last test phase ended (or its next test began)
 _imported = time.time()  # conftest import: before collection and before the workers start
 _WALL = pytest.StashKey[float]()
 _BEFORE = pytest.StashKey[float | None]()
@@ -92,9 +96,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --- the suite's clock and budget -----------------------------------------------------------------------
 
 
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    _cpu_mark[0] = cpu_seconds()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Each report (setup, call, teardown) carries the CPU its phase used, measured where it ran."""
+    report: pytest.TestReport = yield
+    now = cpu_seconds()
+    report.user_properties.append((CPU_PROPERTY, now - _cpu_mark[0]))
+    _cpu_mark[0] = now
+    return report
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.nodeid != BUDGET_NODEID:
-        _clock.add(report.nodeid, report.duration, report.start, report.stop)
+        cpu = next((v for k, v in report.user_properties if k == CPU_PROPERTY and isinstance(v, float)), 0.0)
+        _clock.add(report.nodeid, report.duration, report.start, report.stop, cpu)
 
 
 @pytest.hookimpl(trylast=True)  # after xdist has stopped its workers
@@ -142,7 +163,10 @@ def _budget(config: pytest.Config) -> float:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     if not _is_controller(config) or _WALL not in config.stash:
         return
-    terminalreporter.section("time per phase (busy: sum of test durations; span: first start to last stop)")
+    terminalreporter.section(
+        "time per phase (busy: sum of test durations; cpu: their CPU, not LocalStack's; span: first start "
+        "to last stop)"
+    )
     for line in _clock.table(config.stash[_WALL], config.stash[_BEFORE]):
         terminalreporter.line(line)
     terminalreporter.line(f"budget: {config.stash[_BUDGET]:.0f} s (suite_budget_seconds in pyproject.toml)")

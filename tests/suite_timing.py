@@ -6,15 +6,21 @@ is set. tests/conftest.py feeds every test report to a ``SuiteClock`` (in the co
 in parallel), prints the phases at the end, and reports ``BUDGET_NODEID`` as a test of its own: it fails
 when `make test`'s wall time so far (lint, pytest's start-up, the tests, stopping LocalStack) exceeds the
 budget. Run without make, pytest's own wall time is checked.
+
+On 2 cores the suite is CPU-bound: a test's wall time depends on what runs beside it, its CPU time does not.
+Each process measures the CPU of every test it runs (``cpu_seconds``: itself and the programs it started and
+waited for, Terraform and its providers; not LocalStack's own), and the phase table adds it up.
 """
 
 from __future__ import annotations
 
+import resource
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 BUDGET_NODEID = "tests/suite_timing.py::test_make_test_fits_its_budget"
 STARTED_ENV = "MAKE_TEST_STARTED"  # set by `make test`: when it began, before lint (epoch seconds)
+CPU_PROPERTY = "cpu_seconds"  # a report's user property: the CPU its phase (setup, call, teardown) used
 PHASES = {
     "unit": "unit (moto)",
     "terraform": "Terraform",
@@ -31,17 +37,25 @@ def phase_of(nodeid: str) -> str:
     return "other"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of the children it has waited for, user and system, in seconds."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 @dataclass
 class PhaseTime:
-    """Busy time (the sum of the phase's test durations) and span (first start to last stop)."""
+    """Busy time (the sum of the phase's test durations), CPU time, and span (first start to last stop)."""
 
     busy: float = 0.0
+    cpu: float = 0.0
     first_start: float | None = None
     last_stop: float | None = None
     tests: set[str] = field(default_factory=set)
 
-    def add(self, nodeid: str, duration: float, start: float, stop: float) -> None:
+    def add(self, nodeid: str, duration: float, start: float, stop: float, cpu: float = 0.0) -> None:
         self.busy += duration
+        self.cpu += cpu
         self.tests.add(nodeid)
         self.first_start = start if self.first_start is None else min(self.first_start, start)
         self.last_stop = stop if self.last_stop is None else max(self.last_stop, stop)
@@ -60,8 +74,8 @@ class SuiteClock:
     phases: dict[str, PhaseTime] = field(default_factory=dict)
     by_test: dict[str, float] = field(default_factory=dict)
 
-    def add(self, nodeid: str, duration: float, start: float, stop: float) -> None:
-        self.phases.setdefault(phase_of(nodeid), PhaseTime()).add(nodeid, duration, start, stop)
+    def add(self, nodeid: str, duration: float, start: float, stop: float, cpu: float = 0.0) -> None:
+        self.phases.setdefault(phase_of(nodeid), PhaseTime()).add(nodeid, duration, start, stop, cpu)
         self.by_test[nodeid] = self.by_test.get(nodeid, 0.0) + duration
 
     def slowest(self, count: int) -> list[tuple[str, float]]:
@@ -69,17 +83,19 @@ class SuiteClock:
 
     def table(self, wall: float, before: float | None) -> list[str]:
         """The phase lines printed at the end of the run; ``before``: make's time before pytest's tests."""
-        lines = [f"{'phase':<14} {'tests':>5} {'busy s':>8} {'span s':>8}"]
+        lines = [f"{'phase':<14} {'tests':>5} {'busy s':>8} {'cpu s':>8} {'span s':>8}"]
         if before is not None:
-            lines.append(f"{'lint, start-up':<14} {'':>5} {before:>8.1f} {before:>8.1f}")
+            lines.append(f"{'lint, start-up':<14} {'':>5} {before:>8.1f} {'':>8} {before:>8.1f}")
         for name in [*PHASES, "other"]:
             if name in self.phases:
                 phase = self.phases[name]
                 label = PHASES.get(name, name)
-                lines.append(f"{label:<14} {len(phase.tests):>5} {phase.busy:>8.1f} {phase.span:>8.1f}")
-        lines.append(f"{'pytest wall':<14} {len(self.by_test):>5} {'':>8} {wall:>8.1f}")
+                figures = f"{phase.busy:>8.1f} {phase.cpu:>8.1f} {phase.span:>8.1f}"
+                lines.append(f"{label:<14} {len(phase.tests):>5} {figures}")
+        cpu = sum(phase.cpu for phase in self.phases.values())
+        lines.append(f"{'pytest wall':<14} {len(self.by_test):>5} {'':>8} {cpu:>8.1f} {wall:>8.1f}")
         if before is not None:
-            lines.append(f"{'make test':<14} {'':>5} {'':>8} {wall + before:>8.1f}")
+            lines.append(f"{'make test':<14} {'':>5} {'':>8} {'':>8} {wall + before:>8.1f}")
         return lines
 
 

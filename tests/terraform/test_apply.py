@@ -52,12 +52,13 @@ def applied(
 ) -> Iterator[tuple[Stack, dict[str, Any]]]:
     stack = Stack(localstack, tmp_path_factory.mktemp("workshop"), request.param)
     stack.tflocal("init", "-input=false")
-    stack.tflocal("apply", "-auto-approve", "-input=false", *stack.variables())
-    outputs = json.loads(stack.tflocal("output", f"-state={stack.state}", "-json").stdout)
-    try:
-        yield stack, {name: value["value"] for name, value in outputs.items()}
-    finally:
-        stack.tflocal("destroy", "-auto-approve", "-input=false", *stack.variables(), check=False)
+    with stack.tflocal.sharing_provider():
+        stack.tflocal("apply", "-auto-approve", "-input=false", *stack.variables())
+        outputs = json.loads(stack.tflocal("output", f"-state={stack.state}", "-json").stdout)
+        try:
+            yield stack, {name: value["value"] for name, value in outputs.items()}
+        finally:
+            stack.tflocal("destroy", "-auto-approve", "-input=false", *stack.variables(), check=False)
 
 
 def test_tables_have_the_lab_schema(applied: tuple[Stack, dict[str, Any]], localstack: str) -> None:

@@ -117,10 +117,11 @@ def earlier_module_version(config: Config, workdir: Path, commit: str) -> Iterat
 def configuration(relative: str, cli: str, endpoint: str, workdir: Path) -> Iterator[Config]:
     config = Config(endpoint, workdir, cli, relative)
     config.run("init", "-input=false")
-    try:
-        yield config
-    finally:
-        config.destroy()
+    with config.tflocal.sharing_provider():
+        try:
+            yield config
+        finally:
+            config.destroy()
 
 
 def test_editing_the_source_table_never_replaces_the_mapping(

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from e2e import setup_env  # noqa: E402
 from policy_lint import RENDERING_TESTS, documents_of_test_output, policy_findings  # noqa: E402
+from shared_provider import shared_provider  # noqa: E402
 from workdirs import TFLOCAL_OVERRIDE, example_copy  # noqa: E402
 
 MODULE = ROOT / "modules" / "dynamodb-stream-replica"
@@ -31,9 +32,13 @@ CLIS = {"terraform": "TF", "opentofu": "TOFU"}
 
 
 def terraform(
-    cwd: Path, *args: str, data_dir: Path | None = None, cli: str = "TF"
+    cwd: Path,
+    *args: str,
+    data_dir: Path | None = None,
+    cli: str = "TF",
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **setup_env()}
+    env = {**os.environ, **setup_env(), **(extra_env or {})}
     if data_dir is not None:
         env["TF_DATA_DIR"] = str(data_dir)  # keep .terraform out of the example (e2e may be using it)
     if cli not in env:
@@ -109,12 +114,18 @@ def test_module_terraform_test(name: str, cli: str, tmp_path: Path) -> None:
     shutil.copytree(ROOT / "modules", tmp_path / "modules", ignore=shutil.ignore_patterns(".terraform*"))
     module = tmp_path / "modules" / name
     check(terraform(module, "init", "-backend=false", "-input=false", data_dir=tmp_path / "tf", cli=cli))
+    # one provider process for all the runs (shared_provider.py: every run's plan and apply would start one)
+    with shared_provider(tmp_path / "tf", tmp_path / "provider.log", module) as provider:
+        run_module_tests(name, module, cli, tmp_path / "tf", provider)
+
+
+def run_module_tests(name: str, module: Path, cli: str, data_dir: Path, provider: dict[str, str]) -> None:
     rendering = RENDERING_TESTS.get(f"modules/{name}") if cli == "TF" else None
     files = sorted(str(path.relative_to(module)) for path in (module / "tests").glob("*.tftest.hcl"))
     others = [file for file in files if file != rendering]
     if others:  # the files that render no policy (all of them under OpenTofu), as they are
         filters = [f"-filter={file}" for file in others] if rendering else []
-        output = check(terraform(module, "test", *filters, data_dir=tmp_path / "tf", cli=cli))
+        output = check(terraform(module, "test", *filters, data_dir=data_dir, cli=cli, extra_env=provider))
         runs = sum(declared_runs(module / file) for file in others)
         assert f"Success! {runs} passed, 0 failed." in output, output[-3000:]
     if rendering is None:
@@ -122,7 +133,14 @@ def test_module_terraform_test(name: str, cli: str, tmp_path: Path) -> None:
     # the policies' file with every plan and state printed: what `make lint` reads in a second run
     output = check(
         terraform(
-            module, "test", "-json", "-verbose", f"-filter={rendering}", data_dir=tmp_path / "tf", cli=cli
+            module,
+            "test",
+            "-json",
+            "-verbose",
+            f"-filter={rendering}",
+            data_dir=data_dir,
+            cli=cli,
+            extra_env=provider,
         )
     )
     (summary,) = [json.loads(line) for line in output.splitlines() if '"test_summary"' in line]

@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 from e2e import setup_env  # noqa: E402
+from shared_provider import REATTACH, shared_provider  # noqa: E402
 
 # tflocal writes this file next to the configuration it runs, for as long as it runs (tests/e2e runs it in
 # examples/workshop while other tests copy or format that folder); generated, never ours, never committed.
@@ -51,6 +54,7 @@ class TfLocal:
 
     def __init__(self, directory: Path, workdir: Path, endpoint: str, cli: str) -> None:
         self.directory = directory
+        self.workdir = workdir
         self.env = {
             **os.environ,
             **setup_env(),
@@ -64,13 +68,26 @@ class TfLocal:
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """tflocal with these arguments and -no-color (which `state <command>` takes before its address)."""
         args = (*args[:2], "-no-color", *args[2:]) if args[0] == "state" else (*args, "-no-color")
+        # init installs the provider: never from a shared process (Terraform would skip it as unmanaged)
+        env = {k: v for k, v in self.env.items() if k != REATTACH} if args[0] == "init" else self.env
         result = subprocess.run(
             [str(Path(sys.executable).parent / "tflocal"), *args],
             cwd=self.directory,
-            env=self.env,
+            env=env,
             capture_output=True,
             text=True,
         )
         if check:
             assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
         return result
+
+    @contextmanager
+    def sharing_provider(self) -> Iterator[None]:
+        """After ``init``: every command runs with one provider process (shared_provider.py), which the
+        configuration's single ``provider "aws"`` block (tflocal's endpoints) configures anew each time."""
+        with shared_provider(self.workdir / "tf", self.workdir / "provider.log", self.directory) as provider:
+            self.env.update(provider)
+            try:
+                yield
+            finally:
+                self.env.pop(REATTACH)
