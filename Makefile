@@ -67,7 +67,7 @@ tf-fmt: setup
 
 # checkov exits 0 when it cannot parse a file, and checks nothing in it: a parse error fails here instead.
 tf-static: setup
-	@out=$$($(checkov_now) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d modules/dynamodb-table -d modules/replica-target -d modules/serverless-backfill -d examples/workshop -d examples/complete -d examples/multi-region) \
+	@out=$$($(checkov_now) --quiet --compact --skip-download --framework terraform -d modules/dynamodb-stream-replica -d modules/dynamodb-table -d modules/replica-target -d modules/serverless-backfill -d modules/replication-alarms -d examples/workshop -d examples/complete -d examples/multi-region) \
 	  || { echo "$$out"; exit 1; }; \
 	echo "$$out"; \
 	if grep -q 'Parsing errors' <<<"$$out"; then \
@@ -77,7 +77,7 @@ tf-static: setup
 
 DOCS_MODE ?=
 docs: setup ## Regenerate the Inputs/Outputs tables of the module and example READMEs (terraform-docs)
-	for dir in modules/dynamodb-stream-replica modules/dynamodb-table modules/replica-target modules/serverless-backfill examples/workshop examples/complete examples/multi-region; do \
+	for dir in modules/dynamodb-stream-replica modules/dynamodb-table modules/replica-target modules/serverless-backfill modules/replication-alarms examples/workshop examples/complete examples/multi-region; do \
 	  $(terraform_docs_now) markdown table --lockfile=false --output-file README.md --output-mode inject $(DOCS_MODE) $$dir; \
 	done
 

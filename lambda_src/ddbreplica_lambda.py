@@ -82,6 +82,11 @@ CLIENT_CONFIG = Config(
 )
 FULL_IMAGE_VIEW_TYPES = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 MAX_LOGGED_ERRORS = 10
+# CloudWatch Embedded Metric Format: the log line declares some of its own fields as metrics, which CloudWatch
+# Logs extracts (no PutMetricData call, no extra dependency). METRICS_NAMESPACE is set by the module.
+DEFAULT_METRICS_NAMESPACE = "DdbReplica"
+COUNT_METRICS = ("records", "puts", "deletes", "failures", "retries")
+METRIC_DIMENSIONS = ("function", "target")
 
 
 class StreamViewTypeError(RuntimeError):
@@ -124,6 +129,7 @@ class Change:
     key: Item
     key_id: str  # the key as canonical text: equal keys, equal text
     image: Item | None  # the item to put; None for a delete by key
+    created: float | None = None  # the record's ApproximateCreationDateTime (epoch seconds), if it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +186,7 @@ class Target:
     alarm: Callable[[float], AbstractContextManager[None]] = alarm_after  # tests pass their fake clock's
     name: str | None = None  # the target's name in the log line (default: the table's)
     role_arn: str | None = None  # the writer role assumed for it, named when it cannot be assumed
+    clock: Callable[[], float] = time.time  # wall clock, for the replication latency (tests pass their own)
 
     @property
     def label(self) -> str:
@@ -221,6 +228,7 @@ class Tally:
     write_calls: int = 0
     retries: int = 0
     failures: int = 0
+    latency_ms: float | None = None  # from the oldest landed record's creation to the end of the writes
     out_of_time: bool = False  # the alarm ended the writing
     errors: list[dict[str, str]] = field(default_factory=list)
     target_error: str | None = None  # why the target could not be written at all (logged on its own)
@@ -273,15 +281,24 @@ def _change(record: Any, sequence: str) -> Change:
     key = _decode_image(dynamodb.get("Keys"), "Keys")
     if not key:
         raise MalformedRecordError("Keys is empty")
+    created = _created(dynamodb.get("ApproximateCreationDateTime"))
     if event_name == "REMOVE":
         # LocalStack and moto send REMOVE records with "NewImage": {}; a REMOVE is a delete all the same.
-        return Change(sequence, event_name, key, _key_id(key), None)
+        return Change(sequence, event_name, key, _key_id(key), None, created)
     if event_name not in ("INSERT", "MODIFY"):
         raise MalformedRecordError(f"unknown eventName {event_name!r}")
     new_image = dynamodb.get("NewImage")
     if not new_image:
         _missing_new_image(dynamodb.get("StreamViewType"), event_name, sequence)
-    return Change(sequence, event_name, key, _key_id(key), _decode_image(new_image, "NewImage"))
+    return Change(sequence, event_name, key, _key_id(key), _decode_image(new_image, "NewImage"), created)
+
+
+def _created(value: object) -> float | None:
+    """ApproximateCreationDateTime as Lambda delivers it (epoch seconds); None when absent or not a number
+    (it only feeds the latency metric, so a record is never failed for it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def put_change(item: Item, key_names: Sequence[str], sequence: str = "") -> Change:
@@ -597,6 +614,7 @@ def replicate(event: Mapping[str, Any], *targets: Target) -> BatchResponse:
         for index, (target, tally) in enumerate(zip(targets, tallies, strict=True)):
             _count(tally, parsed, changes)
             landed = write(changes, _share(target, len(targets) - index), tally)
+            tally.latency_ms = latency_ms(changes, landed, target.clock())
             tally.failures = len(report(parsed, landed)["batchItemFailures"])
             landed_everywhere = landed if landed_everywhere is None else landed_everywhere & landed
         unavailable = [tally.unavailable for tally in tallies if tally.unavailable is not None]
@@ -631,9 +649,20 @@ def _count(tally: Tally, parsed: Sequence[Parsed], changes: Sequence[Change]) ->
     tally.errors.extend({"sequence": item.sequence, "error": item.reason} for item in unparsed)
 
 
+def latency_ms(changes: Sequence[Change], landed: frozenset[str], now: float) -> float | None:
+    """Replication latency of a batch on one target: from the creation of the oldest record that landed to
+    ``now``, the end of the target's writes, in milliseconds; None when no record with a creation time landed.
+    Stream creation times have a precision of one second."""
+    created = [change.created for change in changes if change.key_id in landed and change.created is not None]
+    if not created:
+        return None
+    return round(max(now - min(created), 0.0) * 1000, 1)
+
+
 def _log(target: Target, tally: Tally, started: float) -> None:
     line = {
         "message": "replicate",
+        "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local"),
         "target": target.label,
         "table": target.table,
         "records": tally.records,
@@ -644,12 +673,25 @@ def _log(target: Target, tally: Tally, started: float) -> None:
         "write_calls": tally.write_calls,
         "retries": tally.retries,
         "failures": tally.failures,
+        "latency_ms": tally.latency_ms,
         "out_of_time": tally.out_of_time,
         "target_error": tally.target_error,
         "errors": tally.errors[:MAX_LOGGED_ERRORS],
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+    line["_aws"] = embedded_metrics(line, target.clock())
     print(json.dumps(line), flush=True)
+
+
+def embedded_metrics(line: Mapping[str, object], now: float) -> dict[str, object]:
+    """The Embedded Metric Format directive for the log line: its counts, and its latency when it has one,
+    as metrics by function and target in METRICS_NAMESPACE."""
+    metrics = [{"Name": name, "Unit": "Count"} for name in COUNT_METRICS]
+    if line["latency_ms"] is not None:
+        metrics.append({"Name": "latency_ms", "Unit": "Milliseconds"})
+    namespace = os.environ.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
+    directive = {"Namespace": namespace, "Dimensions": [list(METRIC_DIMENSIONS)], "Metrics": metrics}
+    return {"Timestamp": int(now * 1000), "CloudWatchMetrics": [directive]}
 
 
 @functools.cache

@@ -42,3 +42,8 @@ output "dlq_url" {
   description = "URL of the on-failure queue (metadata of batches that could not be replicated)."
   value       = module.replica.on_failure_queue_url
 }
+
+output "alarm_names" {
+  description = "Names of the replication's alarms, by kind (lag, errors, throttles, the on-failure queue, the mapping's failed and dropped events)."
+  value       = module.replica.alarm_names
+}

@@ -67,6 +67,14 @@ resource "aws_lambda_event_source_mapping" "this" {
     }
   }
 
+  # The mapping's own metrics (by its UUID), for the failed-events and dropped-events alarms (alarms.tf).
+  dynamic "metrics_config" {
+    for_each = length(local.esm.metrics) > 0 ? [local.esm.metrics] : []
+    content {
+      metrics = metrics_config.value
+    }
+  }
+
   # https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
   dynamic "destination_config" {
     for_each = local.on_failure_enabled ? [local.on_failure_destination_arn] : []

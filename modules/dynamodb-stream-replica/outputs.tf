@@ -173,3 +173,22 @@ output "backfill_function_role_arn" {
   description = "ARN of the backfill function's role: list it in the `operator_role_arns` of each replica-target in another account, so that it can copy there."
   value       = module.serverless_backfill.function_role_arn
 }
+
+################################################################################
+# Alarms
+################################################################################
+
+output "alarm_arns" {
+  description = "ARN of every alarm, by kind: `iterator-age`, `errors`, `throttles`, `on-failure-queue` (an SQS destination), `failed-invoke-events` and `dropped-events` (the mapping's metrics); {} with `alarms.create = false`."
+  value       = module.alarms.alarm_arns
+}
+
+output "alarm_names" {
+  description = "Name of every alarm, by kind (as `alarm_arns`)."
+  value       = module.alarms.alarm_names
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (`alarms.create_dashboard`), or null."
+  value       = module.alarms.dashboard_name
+}

@@ -577,7 +577,9 @@ variable "event_source_mapping" {
       records named in the failure message; at least one of the two limits must be finite;
     - `function_response_types` (["ReportBatchItemFailures"]): the handler reports the failed sequence numbers, Lambda retries from the lowest;
     - `filter_patterns` ([]): event filter patterns (JSON strings) of the mapping's `filter_criteria`. Filtered-out records are never replicated,
-      so a filter that drops `REMOVE` events leaves deleted items in the replica.
+      so a filter that drops `REMOVE` events leaves deleted items in the replica;
+    - `metrics` (["EventCount"]): the mapping's own metrics (`metrics_config`: polled, invoked, filtered, failed, dropped records, by the
+      mapping's UUID), which the failed-events and dropped-events alarms read; [] turns them off (and those two alarms).
   EOT
   type = object({
     enabled                            = optional(bool, true)
@@ -590,6 +592,7 @@ variable "event_source_mapping" {
     maximum_record_age_in_seconds      = optional(number, 21600)
     function_response_types            = optional(list(string), ["ReportBatchItemFailures"])
     filter_patterns                    = optional(list(string), [])
+    metrics                            = optional(list(string), ["EventCount"])
   })
   default  = {}
   nullable = false
@@ -637,6 +640,11 @@ variable "event_source_mapping" {
   validation {
     condition     = length(var.event_source_mapping.filter_patterns) <= 10 && alltrue([for p in var.event_source_mapping.filter_patterns : can(keys(jsondecode(p)))])
     error_message = "event_source_mapping.filter_patterns must be at most 10 JSON objects (strings), e.g. jsonencode({ eventName = [\"INSERT\", \"MODIFY\"] })."
+  }
+
+  validation {
+    condition     = alltrue([for m in var.event_source_mapping.metrics : m == "EventCount"])
+    error_message = "event_source_mapping.metrics may only contain EventCount (ErrorCount and KafkaMetrics are for Kafka sources), or be []."
   }
 }
 
@@ -733,5 +741,43 @@ variable "backfill_lambda_timeout" {
   validation {
     condition     = var.backfill_lambda_timeout >= 30 && var.backfill_lambda_timeout <= 900
     error_message = "backfill_lambda_timeout must be from 30 to 900 seconds (Lambda's maximum)."
+  }
+}
+
+################################################################################
+# Alarms and metrics (modules/replication-alarms)
+################################################################################
+
+variable "alarms" {
+  description = <<-EOT
+    CloudWatch alarms on the replication (modules/replication-alarms), on by default:
+    - `create` (true): the function's lag (`IteratorAge` maximum), `Errors` and `Throttles`; the on-failure queue holding a message
+      (when the destination is an SQS queue); the mapping's failed and dropped events (with `event_source_mapping.metrics`);
+    - `iterator_age_threshold_seconds` (600) for `iterator_age_evaluation_periods` (3) periods of `period_seconds` (60, a multiple of 60);
+    - `alarm_actions`, `ok_actions` ([]): ARNs to notify (SNS topics), at most 5 each;
+    - `create_dashboard` (false): a dashboard with lag, throughput and latency per target, failures and the queue's depth.
+  EOT
+  type = object({
+    create                          = optional(bool, true)
+    iterator_age_threshold_seconds  = optional(number, 600)
+    iterator_age_evaluation_periods = optional(number, 3)
+    period_seconds                  = optional(number, 60)
+    alarm_actions                   = optional(list(string), [])
+    ok_actions                      = optional(list(string), [])
+    create_dashboard                = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's own metrics: records, puts, deletes, failures, retries and latency_ms per target, from its log line (Embedded Metric Format)."
+  type        = string
+  default     = "DdbReplica"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . - _ / # : and not begin with AWS/ (reserved for AWS services)."
   }
 }

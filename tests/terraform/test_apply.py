@@ -131,6 +131,51 @@ def test_function_and_mapping_have_the_lab_settings(
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn["Attributes"]["QueueArn"]
 
 
+def test_alarms_watch_the_lag_the_failures_and_the_queue(
+    applied: tuple[Stack, dict[str, Any]], localstack: str
+) -> None:
+    stack, outputs = applied
+    function = stack.names["lambda_function_name"]
+    names: dict[str, str] = outputs["alarm_names"]
+    found = aws("cloudwatch", localstack).describe_alarms(AlarmNames=list(names.values()))["MetricAlarms"]
+    alarms = {alarm["AlarmName"]: alarm for alarm in found}
+    assert sorted(names) == [
+        "dropped-events",
+        "errors",
+        "failed-invoke-events",
+        "iterator-age",
+        "on-failure-queue",
+        "throttles",
+    ]
+    assert sorted(alarms) == sorted(names.values())
+
+    def watched(kind: str) -> tuple[str, str, float, list[dict[str, str]]]:
+        alarm = alarms[names[kind]]
+        assert (alarm["ComparisonOperator"], alarm["TreatMissingData"]) == (
+            "GreaterThanThreshold",
+            "notBreaching",
+        )
+        return alarm["Namespace"], alarm["MetricName"], alarm["Threshold"], alarm["Dimensions"]
+
+    by_function = [{"Name": "FunctionName", "Value": function}]
+    assert watched("iterator-age") == ("AWS/Lambda", "IteratorAge", 600_000.0, by_function)
+    assert watched("errors") == ("AWS/Lambda", "Errors", 0.0, by_function)
+    queue = outputs["dlq_url"].rsplit("/", 1)[1]
+    assert watched("on-failure-queue") == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        0.0,
+        [{"Name": "QueueName", "Value": queue}],
+    )
+    # the mapping publishes its own metrics, which two alarms read by its UUID
+    uuid = outputs["event_source_mapping_uuid"]
+    mapping = aws("lambda", localstack).get_event_source_mapping(UUID=uuid)
+    assert mapping["MetricsConfig"] == {"Metrics": ["EventCount"]}
+    by_mapping = [{"Name": "EventSourceMappingUUID", "Value": uuid}]
+    assert watched("failed-invoke-events") == ("AWS/Lambda", "FailedInvokeEventCount", 0.0, by_mapping)
+    assert watched("dropped-events") == ("AWS/Lambda", "DroppedEventCount", 0.0, by_mapping)
+
+
 def test_role_policy_is_scoped_to_the_stream_and_replica(
     applied: tuple[Stack, dict[str, Any]], localstack: str
 ) -> None:
@@ -182,3 +227,5 @@ def test_destroy_leaves_nothing(applied: tuple[Stack, dict[str, Any]], localstac
         logGroupNamePrefix=outputs["lambda_cloudwatch_log_group_name"]
     )
     assert groups["logGroups"] == []
+    alarms = aws("cloudwatch", localstack).describe_alarms(AlarmNames=list(outputs["alarm_names"].values()))
+    assert alarms["MetricAlarms"] == []

@@ -91,6 +91,7 @@ def test_every_module_with_tests_is_tested_once_per_cli() -> None:
         "dynamodb-stream-replica",
         "dynamodb-table",
         "replica-target",
+        "replication-alarms",
         "serverless-backfill",
     ]
 

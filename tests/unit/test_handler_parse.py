@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -49,9 +50,11 @@ def parse_one(record: LambdaRecord) -> replica.Parsed:
 
 
 def change(record: LambdaRecord, key: str, image: dict[str, Any] | None) -> replica.Change:
-    """The Change a record of key PK=key should parse into."""
-    name = record["eventName"]
-    return replica.Change(seq(record), name, {"PK": {"S": key}}, f'{{"PK": {{"S": "{key}"}}}}', image)
+    """The Change a record of key PK=key should parse into (with the record's creation time)."""
+    name, created = record["eventName"], record["dynamodb"]["ApproximateCreationDateTime"]
+    return replica.Change(
+        seq(record), name, {"PK": {"S": key}}, f'{{"PK": {{"S": "{key}"}}}}', image, created
+    )
 
 
 # --- parse -------------------------------------------------------------------------------------------
@@ -81,6 +84,23 @@ def test_a_remove_with_an_empty_new_image_is_a_delete(records: dict[str, LambdaR
     record["dynamodb"]["NewImage"] = {}
     # WHEN / THEN
     assert parse_one(record) == change(records["remove"], "a", None)
+
+
+@pytest.mark.parametrize("created", [None, "2026-12-02T08:00:00", True])
+def test_a_record_without_a_usable_creation_time_is_still_replicated(
+    records: dict[str, LambdaRecord], created: object
+) -> None:
+    # GIVEN a record whose creation time is missing or not epoch seconds (it only feeds the latency metric)
+    record = copy.deepcopy(records["remove"])
+    record["dynamodb"]["ApproximateCreationDateTime"] = created
+    if created is None:
+        del record["dynamodb"]["ApproximateCreationDateTime"]
+    # WHEN / THEN it is the same change, without a creation time
+    parsed = parse_one(record)
+    assert isinstance(parsed, replica.Change) and parsed.created is None
+    assert replace(parsed, created=records["remove"]["dynamodb"]["ApproximateCreationDateTime"]) == change(
+        records["remove"], "a", None
+    )
 
 
 @pytest.mark.parametrize("view_type", ["KEYS_ONLY", "OLD_IMAGE"])

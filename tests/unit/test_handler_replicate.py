@@ -283,8 +283,11 @@ def test_lambda_handler_writes_to_the_configured_table_with_one_client(
     # AND one JSON line per invocation
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line.pop("duration_ms") >= 0 for line in lines] == [True, True]
+    assert [set(embedded_metrics(line.pop("_aws"), line)) for line in lines] == [{*COUNTS, "latency_ms"}] * 2
+    assert [line.pop("latency_ms") >= 0 for line in lines] == [True, True]
     assert lines[0] == {
         "message": "replicate",
+        "function": "local",
         "target": "custom_replica",
         "table": "custom_replica",
         "records": 2,
@@ -364,8 +367,10 @@ def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[s
     assert line["errors"][1]["sequence"] == poison["dynamodb"]["SequenceNumber"]
     assert "ValidationException" in line["errors"][1]["error"]
     del line["errors"], line["duration_ms"]
+    assert embedded_metrics(line.pop("_aws"), line) == {name: line[name] for name in COUNTS}  # nothing landed
     assert line == {
         "message": "replicate",
+        "function": "local",
         "target": REPLICA,
         "table": REPLICA,
         "records": 2,
@@ -376,9 +381,96 @@ def test_the_log_line_counts_what_failed_and_why(capsys: pytest.CaptureFixture[s
         "write_calls": 2,
         "retries": 0,
         "failures": 2,
+        "latency_ms": None,
         "out_of_time": False,
         "target_error": None,
     }
+
+
+COUNTS = ("records", "puts", "deletes", "failures", "retries")
+
+
+def embedded_metrics(directive: Any, line: dict[str, Any]) -> dict[str, float]:
+    """The metrics CloudWatch would extract from a log line with this ``_aws`` directive, checked against the
+    Embedded Metric Format's rules: a millisecond timestamp; per directive a namespace, dimension sets that
+    name string members of the line (at most 30 each), and metrics (at most 100) that name numeric members."""
+    assert isinstance(directive["Timestamp"], int) and directive["Timestamp"] > 1_600_000_000_000
+    found: dict[str, float] = {}
+    for declared in directive["CloudWatchMetrics"]:
+        assert isinstance(declared["Namespace"], str) and 0 < len(declared["Namespace"]) <= 255
+        for dimensions in declared["Dimensions"]:
+            assert 0 < len(dimensions) <= 30
+            assert all(isinstance(line[name], str) and line[name] for name in dimensions), dimensions
+        assert len(declared["Metrics"]) <= 100
+        for metric in declared["Metrics"]:
+            value = line[metric["Name"]]
+            assert isinstance(value, int | float) and not isinstance(value, bool), metric
+            assert metric["Unit"] in ("Count", "Milliseconds")
+            found[metric["Name"]] = value
+    return found
+
+
+def test_the_log_line_carries_metrics_per_function_and_target_with_the_replication_latency(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ddbreplica_lambda")
+    monkeypatch.setenv("METRICS_NAMESPACE", "Lab/Replication")
+    with moto_aws():
+        # GIVEN a put and a delete of one key, and a put of another, from the stream
+        create_table(REPLICA)
+        source = SourceTable.create()
+        source.put(item(1), item(2))
+        source.delete(item(1))
+        records = source.records()
+        # the planned changes: item 1's delete and item 2's put; the oldest of them sets the latency
+        oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in records[1:])
+        context = FakeContext()
+        written = replica.Target(
+            dynamodb(), REPLICA, context, sleep=context.sleep, clock=lambda: oldest + 2.5
+        )
+        missing = replica.Target(dynamodb(), "no_such_table", context, sleep=context.sleep)
+        # WHEN they reach a replica, and a target whose table does not exist
+        response = replica.replicate(lambda_event(records), written, missing)
+    # THEN every record fails (the second target has none), and each target has its line
+    assert response == failures(*sequence_numbers(records))
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Lab/Replication"
+    assert first["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["function", "target"]]
+    assert first["_aws"]["Timestamp"] == int((oldest + 2.5) * 1000)
+    assert (first["function"], first["target"], second["target"]) == (
+        "ddbreplica_lambda",
+        REPLICA,
+        "no_such_table",
+    )
+    # the written target: 3 records, 1 put, 1 delete, 2500 ms from the oldest landed record to the write
+    assert embedded_metrics(first["_aws"], first) == {
+        "records": 3,
+        "puts": 1,
+        "deletes": 1,
+        "failures": 0,
+        "retries": 0,
+        "latency_ms": 2500.0,
+    }
+    # the missing one: its records failed, nothing landed, so no latency at all (not a zero)
+    assert second["latency_ms"] is None
+    assert embedded_metrics(second["_aws"], second) == {
+        "records": 3,
+        "puts": 1,
+        "deletes": 1,
+        "failures": 3,
+        "retries": 0,
+    }
+
+
+def test_latency_counts_only_landed_records_that_carry_a_creation_time() -> None:
+    def change(key: str, created: float | None) -> replica.Change:
+        return replica.Change("1", "INSERT", {"PK": {"S": key}}, key, {"PK": {"S": key}}, created)
+
+    changes = [change("a", 100.0), change("b", 90.0), change("c", None)]
+    assert replica.latency_ms(changes, frozenset({"a", "b", "c"}), now=100.25) == 10250.0
+    assert replica.latency_ms(changes, frozenset({"a", "c"}), now=100.25) == 250.0
+    assert replica.latency_ms(changes, frozenset({"c"}), now=100.25) is None
+    assert replica.latency_ms(changes, frozenset({"a"}), now=99.0) == 0.0  # clocks apart: never negative
 
 
 SOURCE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"

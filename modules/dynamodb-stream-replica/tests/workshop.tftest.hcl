@@ -199,9 +199,10 @@ run "function_and_log_group" {
 
   assert {
     condition = aws_lambda_function.this[0].environment[0].variables == tomap({
-      REPLICA_TABLE    = "logfile_replica"
-      REPLICA_REGION   = "us-east-1"
-      SOURCE_TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
+      REPLICA_TABLE     = "logfile_replica"
+      REPLICA_REGION    = "us-east-1"
+      SOURCE_TABLE_ARN  = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"
+      METRICS_NAMESPACE = "DdbReplica"
     })
     error_message = "Function must get REPLICA_TABLE, REPLICA_REGION (from the replica table's ARN) and SOURCE_TABLE_ARN (the source table's ARN)."
   }
@@ -249,6 +250,43 @@ run "event_source_mapping" {
   assert {
     condition     = length(aws_lambda_event_source_mapping.this[0].filter_criteria) == 0
     error_message = "The lab has no filter."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].metrics_config[0].metrics == toset(["EventCount"])
+    error_message = "The mapping publishes its own metrics (EventCount), which the failed-events and dropped-events alarms read."
+  }
+}
+
+run "alarms_on_lag_failures_and_the_queue" {
+  command = apply
+
+  assert {
+    condition     = keys(output.alarm_arns) == ["dropped-events", "errors", "failed-invoke-events", "iterator-age", "on-failure-queue", "throttles"]
+    error_message = "By default: the lag, errors, throttles, the module's queue, and the mapping's failed and dropped events."
+  }
+
+  assert {
+    condition = (
+      output.alarm_names["iterator-age"] == "ddbreplica_lambda-iterator-age"
+      && module.alarms.alarm_names["on-failure-queue"] == "ddbreplica_lambda-on-failure-queue"
+      && output.dashboard_name == null
+    )
+    error_message = "Alarms are named after the function; no dashboard by default."
+  }
+}
+
+run "alarms_off" {
+  command = plan
+
+  variables {
+    alarms               = { create = false }
+    event_source_mapping = { metrics = [] }
+  }
+
+  assert {
+    condition     = output.alarm_arns == {} && length(aws_lambda_event_source_mapping.this[0].metrics_config) == 0
+    error_message = "alarms.create = false creates none; event_source_mapping.metrics = [] turns the mapping's metrics off."
   }
 }
 
