@@ -14,6 +14,7 @@ import base64
 import binascii
 import functools
 import json
+import math
 import os
 import random
 import signal
@@ -294,11 +295,15 @@ def _change(record: Any, sequence: str) -> Change:
 
 
 def _created(value: object) -> float | None:
-    """ApproximateCreationDateTime as Lambda delivers it (epoch seconds); None when absent or not a number
-    (it only feeds the latency metric, so a record is never failed for it)."""
+    """ApproximateCreationDateTime as Lambda delivers it (epoch seconds); None when absent or not a finite
+    number (it only feeds the latency metric, so a record is never failed for it)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def put_change(item: Item, key_names: Sequence[str], sequence: str = "") -> Change:
@@ -614,7 +619,7 @@ def replicate(event: Mapping[str, Any], *targets: Target) -> BatchResponse:
         for index, (target, tally) in enumerate(zip(targets, tallies, strict=True)):
             _count(tally, parsed, changes)
             landed = write(changes, _share(target, len(targets) - index), tally)
-            tally.latency_ms = latency_ms(changes, landed, target.clock())
+            tally.latency_ms = latency_ms(parsed, landed, target.clock())
             tally.failures = len(report(parsed, landed)["batchItemFailures"])
             landed_everywhere = landed if landed_everywhere is None else landed_everywhere & landed
         unavailable = [tally.unavailable for tally in tallies if tally.unavailable is not None]
@@ -624,7 +629,11 @@ def replicate(event: Mapping[str, Any], *targets: Target) -> BatchResponse:
             raise unavailable[0]
         return report(parsed, landed_everywhere or frozenset())
     except Exception as error:
+        # Lambda retries the whole batch: every record failed, for every target (the log line's metrics too).
+        records = event.get("Records")
+        failed = len(records) if isinstance(records, list) else 0
         for tally in tallies:
+            tally.records, tally.failures = max(tally.records, failed), max(tally.records, failed)
             tally.errors.append({"error": f"{type(error).__name__}: {error}"})
         raise
     finally:
@@ -649,11 +658,16 @@ def _count(tally: Tally, parsed: Sequence[Parsed], changes: Sequence[Change]) ->
     tally.errors.extend({"sequence": item.sequence, "error": item.reason} for item in unparsed)
 
 
-def latency_ms(changes: Sequence[Change], landed: frozenset[str], now: float) -> float | None:
-    """Replication latency of a batch on one target: from the creation of the oldest record that landed to
-    ``now``, the end of the target's writes, in milliseconds; None when no record with a creation time landed.
-    Stream creation times have a precision of one second."""
-    created = [change.created for change in changes if change.key_id in landed and change.created is not None]
+def latency_ms(parsed: Sequence[Parsed], landed: frozenset[str], now: float) -> float | None:
+    """Replication latency of a batch on one target: from the creation of the oldest record whose key landed
+    (a record that a later change of its key replaced counts too: it reached the replica through that change)
+    to ``now``, the end of the target's writes, in milliseconds; None when no record with a creation time
+    landed. Stream creation times have a precision of one second."""
+    created = [
+        item.created
+        for item in parsed
+        if isinstance(item, Change) and item.key_id in landed and item.created is not None
+    ]
     if not created:
         return None
     return round(max(now - min(created), 0.0) * 1000, 1)
@@ -679,17 +693,18 @@ def _log(target: Target, tally: Tally, started: float) -> None:
         "errors": tally.errors[:MAX_LOGGED_ERRORS],
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-    line["_aws"] = embedded_metrics(line, target.clock())
+    namespace = os.environ.get("METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
+    if namespace:  # set empty (the module's metrics_namespace = null): a log line without metrics
+        line["_aws"] = embedded_metrics(line, namespace, target.clock())
     print(json.dumps(line), flush=True)
 
 
-def embedded_metrics(line: Mapping[str, object], now: float) -> dict[str, object]:
+def embedded_metrics(line: Mapping[str, object], namespace: str, now: float) -> dict[str, object]:
     """The Embedded Metric Format directive for the log line: its counts, and its latency when it has one,
-    as metrics by function and target in METRICS_NAMESPACE."""
+    as metrics by function and target in ``namespace``."""
     metrics = [{"Name": name, "Unit": "Count"} for name in COUNT_METRICS]
     if line["latency_ms"] is not None:
         metrics.append({"Name": "latency_ms", "Unit": "Milliseconds"})
-    namespace = os.environ.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
     directive = {"Namespace": namespace, "Dimensions": [list(METRIC_DIMENSIONS)], "Metrics": metrics}
     return {"Timestamp": int(now * 1000), "CloudWatchMetrics": [directive]}
 

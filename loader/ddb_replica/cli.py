@@ -1,7 +1,8 @@
-"""``ddb-replica backfill|verify``: the command line (argparse, output, exit codes) around the operations.
+"""``ddb-replica backfill|verify|status``: the command line (argparse, output, exit codes) around them.
 
-Exit codes: 0 done / identical; 1 differences remain (verify) or keys would not settle (backfill);
-2 nothing done (bad arguments, missing table, key schemas differ, credentials, permissions);
+Exit codes: 0 done / identical / healthy; 1 differences remain (verify), keys would not settle (backfill), or
+the replication needs attention (status); 2 nothing done (bad arguments, missing table, key schemas differ,
+credentials, permissions);
 3 failed part-way (backfill: the checkpoints are saved, rerun with --resume); 130 interrupted.
 """
 
@@ -14,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from replica_targets import ROLE_ARN, ReplicaTarget, TargetError, parse_targets,
 from loader.load_logfile import Console, bounded_int, explain
 
 from . import serverless
+from . import status as status_module
 from .backfill import MAX_REFUSED, Backfill, Checkpoints, SegmentState
 from .copying import COPY_MODES, DEFAULT_COPY_MODE
 from .items import Item, decode_key, encode_key, key_id, key_text
@@ -161,6 +164,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     remote.add_argument(
         "--run-id", default=None, help="with --resume: the run to continue (default: the newest of the pair)"
     )
+    add_status_parser(commands, environ)
     verify.add_argument(
         "--repair",
         action="store_true",
@@ -174,6 +178,51 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help=f"keys listed per kind of difference (default: {DEFAULT_SHOW})",
     )
     return parser
+
+
+def add_status_parser(commands: Any, environ: Mapping[str, str]) -> None:
+    status = commands.add_parser(
+        "status",
+        help="the replication's health on one screen: mapping, lag, failed batches, alarms, recent failures",
+        description="Check the event source mapping, the lag, the on-failure queue, the alarms, recent "
+        "failed records and the item counts. Exit 0 when healthy, 1 when something needs attention.",
+    )
+    where = status.add_argument_group(
+        "the replication", "Either the module's outputs (terraform output -json > outputs.json), or the flags"
+    )
+    where.add_argument("--outputs-json", type=Path, default=None, help="terraform output -json of the module")
+    where.add_argument("--function", default=None, help="the replication function's name")
+    where.add_argument("--source", default=None, help="the source table")
+    where.add_argument("--replica", default=None, help="the replica table (same region and account)")
+    where.add_argument(
+        "--targets-json", type=Path, default=None, help="or the module's replica_targets output"
+    )
+    where.add_argument("--mapping-uuid", default=None, help="the mapping (default: the function's only one)")
+    where.add_argument("--queue-url", default=None, help="the on-failure queue (default: none checked)")
+    where.add_argument(
+        "--log-group", default=None, help="the function's log group (default: /aws/lambda/NAME)"
+    )
+    status.add_argument(
+        "--max-lag-seconds",
+        type=_positive_float,
+        default=status_module.DEFAULT_MAX_LAG_SECONDS,
+        help=f"lag that needs attention (default {status_module.DEFAULT_MAX_LAG_SECONDS}, the lag alarm's)",
+    )
+    status.add_argument(
+        "--since-minutes",
+        type=_bounded(1, 10_080),
+        default=status_module.DEFAULT_SINCE_MINUTES,
+        help="how far back failed records are read from the log, in minutes "
+        f"(default {status_module.DEFAULT_SINCE_MINUTES})",
+    )
+    status.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    status.add_argument(
+        "--endpoint-url",
+        default=environ.get("AWS_ENDPOINT_URL"),
+        help="endpoint of every service, e.g. http://127.0.0.1:4566 (default: $AWS_ENDPOINT_URL)",
+    )
+    status.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+    status.add_argument("--quiet", action="store_true", help="print only the verdict")
 
 
 def add_target_arguments(command: argparse.ArgumentParser) -> None:
@@ -671,11 +720,73 @@ def print_verify(
 # --- entry point -------------------------------------------------------------------------------------
 
 
+# --- status ------------------------------------------------------------------------------------------
+
+
+def status_deployment(args: argparse.Namespace) -> status_module.Deployment:
+    """From --outputs-json, or from the flags (--function, --source, and --replica or --targets-json)."""
+    flags = {"function": args.function, "source": args.source, "replica": args.replica}
+    if args.outputs_json is not None:
+        given = [f"--{name}" for name, value in flags.items() if value] + (
+            ["--targets-json"] if args.targets_json else []
+        )
+        if given:
+            raise OpsError(f"{', '.join(given)}: --outputs-json says where the replication is; drop them")
+        deployment = status_module.deployment_from_outputs(args.outputs_json)
+    else:
+        if not args.function or not args.source or not (args.replica or args.targets_json):
+            raise OpsError(
+                "name the replication: --outputs-json FILE (terraform output -json), or --function, --source "
+                "and --replica (or --targets-json)"
+            )
+        if args.replica and args.targets_json:
+            raise OpsError("--replica and --targets-json both name the replica: give one")
+        deployment = status_module.Deployment(args.function, args.source, status_targets(args))
+    overrides = {"mapping_uuid": args.mapping_uuid, "queue_url": args.queue_url, "log_group": args.log_group}
+    return replace(deployment, **{name: value for name, value in overrides.items() if value})
+
+
+def status_targets(args: argparse.Namespace) -> tuple[ReplicaTarget, ...]:
+    if args.targets_json is None:
+        return (ReplicaTarget(args.replica, args.replica),)
+    try:
+        return parse_targets(args.targets_json.read_text(), str(args.targets_json))
+    except OSError as error:
+        raise OpsError(f"--targets-json: cannot read {args.targets_json}: {error.strerror}") from None
+    except TargetError as error:
+        raise OpsError(str(error)) from None
+
+
+def status(args: argparse.Namespace, console: Console) -> int:
+    deployment = status_deployment(args)
+    clients = status_module.Clients(Connection(args.endpoint_url, args.region))
+    checks = status_module.status(deployment, clients, args.max_lag_seconds, args.since_minutes)
+    reasons = status_module.needs_attention(checks)
+    if args.json:
+        print(json.dumps(status_module.document(checks), indent=2))
+        return EXIT_DIFFERENT if reasons else EXIT_OK
+    targets = ", ".join(target.table_name for target in deployment.targets)
+    console.info(f"replication {deployment.function}: {deployment.source_table} -> {targets}")
+    for check in checks:
+        console.info(f"  {check.name:<9} {check.summary}")
+    # the verdict is printed even with --quiet
+    if not reasons:
+        print("healthy", file=console.out)
+        return EXIT_OK
+    print("needs attention:", file=console.out)
+    for reason in reasons:
+        print(f"  - {reason}", file=console.out)
+    return EXIT_DIFFERENT
+
+
+COMMANDS = {"backfill": backfill, "verify": verify, "status": status}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(os.environ).parse_args(argv)
     console = Console(sys.stdout, sys.stderr, args.quiet)
     try:
-        return backfill(args, console) if args.command == "backfill" else verify(args, console)
+        return COMMANDS[args.command](args, console)
     except KeyboardInterrupt:
         console.problem("interrupted")
         return EXIT_INTERRUPTED

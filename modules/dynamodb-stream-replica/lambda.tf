@@ -55,8 +55,8 @@ resource "aws_lambda_function" "this" {
       # The function fails records from any other table's stream instead of writing them (a second
       # event source mapping, or the replica's own stream, would otherwise be merged into the replica).
       SOURCE_TABLE_ARN = local.source_table_arn
-      # The namespace of the metrics in the function's log line (Embedded Metric Format).
-      METRICS_NAMESPACE = var.metrics_namespace
+      # The namespace of the metrics in the function's log line (Embedded Metric Format); empty: none.
+      METRICS_NAMESPACE = var.metrics_namespace == null ? "" : var.metrics_namespace
     })
   }
 

@@ -179,7 +179,7 @@ output "backfill_function_role_arn" {
 ################################################################################
 
 output "alarm_arns" {
-  description = "ARN of every alarm, by kind: `iterator-age`, `errors`, `throttles`, `on-failure-queue` (an SQS destination), `failed-invoke-events` and `dropped-events` (the mapping's metrics); {} with `alarms.create = false`."
+  description = "ARN of every alarm, by kind: `iterator-age`, `errors`, `throttles`, `on-failure-queue` (an SQS destination), `failed-invoke-events`, `on-failure-delivered-events` and `dropped-events` (the mapping's metrics); {} with `alarms.create = false`."
   value       = module.alarms.alarm_arns
 }
 

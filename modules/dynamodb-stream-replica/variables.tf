@@ -751,8 +751,8 @@ variable "backfill_lambda_timeout" {
 variable "alarms" {
   description = <<-EOT
     CloudWatch alarms on the replication (modules/replication-alarms), on by default:
-    - `create` (true): the function's lag (`IteratorAge` maximum), `Errors` and `Throttles`; the on-failure queue holding a message
-      (when the destination is an SQS queue); the mapping's failed and dropped events (with `event_source_mapping.metrics`);
+    - `create` (true): the function's lag (`IteratorAge` maximum), `Errors` and `Throttles`; the module's on-failure queue holding a
+      message; the mapping's failed, delivered-to-destination and dropped events (with `event_source_mapping.metrics`);
     - `iterator_age_threshold_seconds` (600) for `iterator_age_evaluation_periods` (3) periods of `period_seconds` (60, a multiple of 60);
     - `alarm_actions`, `ok_actions` ([]): ARNs to notify (SNS topics), at most 5 each;
     - `create_dashboard` (false): a dashboard with lag, throughput and latency per target, failures and the queue's depth.
@@ -771,13 +771,12 @@ variable "alarms" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the function's own metrics: records, puts, deletes, failures, retries and latency_ms per target, from its log line (Embedded Metric Format)."
+  description = "CloudWatch namespace of the function's own metrics: records, puts, deletes, failures, retries and latency_ms per target, from its log line (Embedded Metric Format; custom metrics are billed). null: the log line carries no metrics."
   type        = string
   default     = "DdbReplica"
-  nullable    = false
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    condition     = var.metrics_namespace == null ? true : can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
     error_message = "metrics_namespace must be 1-255 characters of letters, digits and . - _ / # : and not begin with AWS/ (reserved for AWS services)."
   }
 }

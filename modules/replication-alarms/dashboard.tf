@@ -11,8 +11,8 @@ locals {
   region           = try(data.aws_region.current[0].region, null)
 
   # The function's own metrics (its log line, Embedded Metric Format) have the dimensions function and target:
-  # one SEARCH draws a line per target.
-  by_target = "SEARCH('{${var.metrics_namespace},function,target} function=\"${var.function_name}\" MetricName=\"%s\"', '%s', ${var.period_seconds})"
+  # one SEARCH draws a line per target. The namespace is quoted: it may hold '.', '-', '/', '#' or ':'.
+  by_target = "SEARCH('{\"${coalesce(var.metrics_namespace, "none")}\",function,target} function=\"${var.function_name}\" MetricName=\"%s\"', '%s', ${var.period_seconds})"
 
   widgets = concat(
     [
@@ -20,6 +20,8 @@ locals {
         title   = "Replication lag (IteratorAge, maximum, ms)"
         metrics = [["AWS/Lambda", "IteratorAge", "FunctionName", var.function_name, { stat = "Maximum" }]]
       },
+    ],
+    var.metrics_namespace == null ? [] : [
       {
         title   = "Records replicated per target (sum)"
         metrics = [[{ id = "records", expression = format(local.by_target, "records", "Sum"), label = "" }]]
@@ -28,13 +30,19 @@ locals {
         title   = "Replication latency per target (p90, ms)"
         metrics = [[{ id = "latency", expression = format(local.by_target, "latency_ms", "p90"), label = "" }]]
       },
+    ],
+    [
       {
         title = "Failures"
-        metrics = [
-          ["AWS/Lambda", "Errors", "FunctionName", var.function_name, { stat = "Sum" }],
-          ["AWS/Lambda", "Throttles", "FunctionName", var.function_name, { stat = "Sum" }],
-          [{ id = "failures", expression = format(local.by_target, "failures", "Sum"), label = "" }],
-        ]
+        metrics = concat(
+          [
+            ["AWS/Lambda", "Errors", "FunctionName", var.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Throttles", "FunctionName", var.function_name, { stat = "Sum" }],
+          ],
+          var.metrics_namespace == null ? [] : [
+            [{ id = "failures", expression = format(local.by_target, "failures", "Sum"), label = "" }],
+          ],
+        )
       },
     ],
     !var.on_failure_queue_alarm ? [] : [

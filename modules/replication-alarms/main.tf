@@ -55,8 +55,17 @@ locals {
       periods     = 1
       dimensions  = { EventSourceMappingUUID = var.event_source_mapping_uuid }
     }
+    on-failure-delivered-events = {
+      description = "The event source mapping sent records to the on-failure destination (out of retries or record age): they are not in the replica until `ddb-replica redrive` replays them."
+      namespace   = "AWS/Lambda"
+      metric      = "OnFailureDestinationDeliveredEventCount"
+      statistic   = "Sum"
+      threshold   = 0
+      periods     = 1
+      dimensions  = { EventSourceMappingUUID = var.event_source_mapping_uuid }
+    }
     dropped-events = {
-      description = "The event source mapping dropped records (out of retries or record age): they are not in the replica."
+      description = "The event source mapping dropped records (out of retries or record age, and not delivered to an on-failure destination): they are not in the replica; `ddb-replica verify --repair` restores them."
       namespace   = "AWS/Lambda"
       metric      = "DroppedEventCount"
       statistic   = "Sum"

@@ -116,10 +116,9 @@ variable "create_dashboard" {
 }
 
 variable "metrics_namespace" {
-  description = "Namespace of the function's own metrics (Embedded Metric Format in its log line), for the dashboard."
+  description = "Namespace of the function's own metrics (Embedded Metric Format in its log line), for the dashboard; null when the function publishes none (its widgets are left out)."
   type        = string
   default     = "DdbReplica"
-  nullable    = false
 }
 
 variable "tags" {

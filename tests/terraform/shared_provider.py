@@ -19,9 +19,10 @@ alias, each overwriting the last.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,14 +55,22 @@ def reattach_config(log: Path, pid: int) -> dict[str, object] | None:
 
 
 @contextmanager
-def shared_provider(data_dir: Path, log: Path, cwd: Path) -> Iterator[dict[str, str]]:
+def shared_provider(
+    data_dir: Path, log: Path, cwd: Path, env: Mapping[str, str] | None = None
+) -> Iterator[dict[str, str]]:
     """Start the provider installed in ``data_dir`` in debug mode (its output in ``log``), and yield the
     environment that makes Terraform and OpenTofu use it; stop it afterwards. ``cwd``: the configuration's
-    directory, where Terraform would start it (the provider reads relative paths from there: a Lambda zip)."""
+    directory, where Terraform would start it (the provider reads relative paths from there: a Lambda zip);
+    ``env``: the environment the commands run with, which Terraform would pass on to it (endpoints)."""
     address, binary = installed_provider(data_dir)
     with open(log, "w") as output:
         process = subprocess.Popen(
-            [str(binary), "-debug"], cwd=cwd, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            [str(binary), "-debug"],
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -71,7 +80,9 @@ def shared_provider(data_dir: Path, log: Path, cwd: Path) -> Iterator[dict[str, 
             time.sleep(0.2)
         yield {REATTACH: json.dumps({address: config})}
     finally:
-        process.terminate()
+        process.send_signal(
+            signal.SIGINT
+        )  # in debug mode it stops cleanly (and removes its socket) on SIGINT
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

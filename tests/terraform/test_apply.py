@@ -144,6 +144,7 @@ def test_alarms_watch_the_lag_the_failures_and_the_queue(
         "errors",
         "failed-invoke-events",
         "iterator-age",
+        "on-failure-delivered-events",
         "on-failure-queue",
         "throttles",
     ]
@@ -174,6 +175,8 @@ def test_alarms_watch_the_lag_the_failures_and_the_queue(
     by_mapping = [{"Name": "EventSourceMappingUUID", "Value": uuid}]
     assert watched("failed-invoke-events") == ("AWS/Lambda", "FailedInvokeEventCount", 0.0, by_mapping)
     assert watched("dropped-events") == ("AWS/Lambda", "DroppedEventCount", 0.0, by_mapping)
+    delivered = ("AWS/Lambda", "OnFailureDestinationDeliveredEventCount", 0.0, by_mapping)
+    assert watched("on-failure-delivered-events") == delivered
 
 
 def test_role_policy_is_scoped_to_the_stream_and_replica(

@@ -132,14 +132,26 @@ def test_editing_the_source_table_never_replaces_the_mapping(
         # by the module's version that declared its replica table itself
         with earlier_module_version(config, tmp_path, BEFORE_ONE_TABLE_DEFINITION):
             config.apply(tag="a", by_stream_arn="true")
-        # WHEN this version plans, THEN it moves the replica table into the table module and changes nothing
+        # WHEN this version plans, THEN it moves the replica table into the table module, replaces and
+        # deletes nothing, and only adds what the version brought since: the alarms, the mapping's own
+        # metrics and the function's metrics namespace (in place)
         upgrade = config.planned(tag="a", by_stream_arn="true")
         assert moves(upgrade) == {
             "module.replica.aws_dynamodb_table.replica[0]": (
                 "module.replica.module.replica_table.aws_dynamodb_table.this[0]"
             )
         }
-        assert actions(upgrade) == {}
+        alarms = "module.replica.module.alarms.aws_cloudwatch_metric_alarm.this"
+        kinds = ["dropped-events", "errors", "failed-invoke-events", "iterator-age"]
+        kinds += [
+            "on-failure-delivered-events",
+            "throttles",
+        ]  # no queue: this configuration has no destination
+        assert actions(upgrade) == {
+            "module.replica.aws_lambda_event_source_mapping.this[0]": ["update"],
+            "module.replica.aws_lambda_function.this[0]": ["update"],
+        } | {f'{alarms}["{kind}"]': ["create"] for kind in kinds}
+        config.apply(tag="a", by_stream_arn="true")
         # WHEN the table's tag is edited, THEN only the table changes, whether the module has its stream ARN
         # or reads it by name (a table managed elsewhere)
         assert config.plan(tag="b", by_stream_arn="true") == {"aws_dynamodb_table.caller": ["update"]}

@@ -85,7 +85,9 @@ class TfLocal:
     def sharing_provider(self) -> Iterator[None]:
         """After ``init``: every command runs with one provider process (shared_provider.py), which the
         configuration's single ``provider "aws"`` block (tflocal's endpoints) configures anew each time."""
-        with shared_provider(self.workdir / "tf", self.workdir / "provider.log", self.directory) as provider:
+        with shared_provider(
+            self.workdir / "tf", self.workdir / "provider.log", self.directory, self.env
+        ) as provider:
             self.env.update(provider)
             try:
                 yield

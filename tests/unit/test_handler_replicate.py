@@ -254,7 +254,8 @@ def test_a_stream_without_new_images_fails_the_invocation_and_writes_nothing(
     (error,) = line["errors"]
     assert error["error"].startswith("StreamViewTypeError: INSERT record ")
     assert f"stream view type is '{view_type}'" in error["error"]
-    assert (line["records"], line["write_calls"]) == (0, 0)
+    # nothing written, and every record of the batch counted failed (Lambda retries them all)
+    assert (line["records"], line["failures"], line["write_calls"]) == (3, 3, 0)
 
 
 # --- lambda_handler, settings, log line --------------------------------------------------------------
@@ -422,8 +423,8 @@ def test_the_log_line_carries_metrics_per_function_and_target_with_the_replicati
         source.put(item(1), item(2))
         source.delete(item(1))
         records = source.records()
-        # the planned changes: item 1's delete and item 2's put; the oldest of them sets the latency
-        oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in records[1:])
+        # every record's key lands (item 1's put through its delete): the oldest record sets the latency
+        oldest = min(record["dynamodb"]["ApproximateCreationDateTime"] for record in records)
         context = FakeContext()
         written = replica.Target(
             dynamodb(), REPLICA, context, sleep=context.sleep, clock=lambda: oldest + 2.5
@@ -471,6 +472,25 @@ def test_latency_counts_only_landed_records_that_carry_a_creation_time() -> None
     assert replica.latency_ms(changes, frozenset({"a", "c"}), now=100.25) == 250.0
     assert replica.latency_ms(changes, frozenset({"c"}), now=100.25) is None
     assert replica.latency_ms(changes, frozenset({"a"}), now=99.0) == 0.0  # clocks apart: never negative
+    # a key changed twice: its first record counts, though the plan keeps only the second
+    replaced = [change("a", 40.0), change("a", 99.0)]
+    assert replica.latency_ms(replaced, frozenset({"a"}), now=100.0) == 60000.0
+    assert replica.latency_ms([replica.Unparsed("2", "damaged"), *replaced], frozenset(), now=100.0) is None
+
+
+def test_metrics_off_leaves_the_line_without_them_and_a_failed_batch_counts_every_record(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("METRICS_NAMESPACE", "")  # the module's metrics_namespace = null
+    with moto_aws():
+        create_table(REPLICA)
+        source = SourceTable.create(view_type="KEYS_ONLY")  # no images: the whole batch fails
+        source.put(item(1), item(2))
+        with pytest.raises(replica.StreamViewTypeError):
+            run(source.records())
+    line = json.loads(capsys.readouterr().out)
+    assert "_aws" not in line
+    assert (line["records"], line["failures"]) == (2, 2)
 
 
 SOURCE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/logfile"

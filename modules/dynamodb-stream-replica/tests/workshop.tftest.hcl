@@ -262,8 +262,8 @@ run "alarms_on_lag_failures_and_the_queue" {
   command = apply
 
   assert {
-    condition     = keys(output.alarm_arns) == ["dropped-events", "errors", "failed-invoke-events", "iterator-age", "on-failure-queue", "throttles"]
-    error_message = "By default: the lag, errors, throttles, the module's queue, and the mapping's failed and dropped events."
+    condition     = keys(output.alarm_arns) == ["dropped-events", "errors", "failed-invoke-events", "iterator-age", "on-failure-delivered-events", "on-failure-queue", "throttles"]
+    error_message = "By default: the lag, errors, throttles, the module's queue, and the mapping's failed, delivered and dropped events."
   }
 
   assert {
@@ -282,11 +282,17 @@ run "alarms_off" {
   variables {
     alarms               = { create = false }
     event_source_mapping = { metrics = [] }
+    metrics_namespace    = null
   }
 
   assert {
     condition     = output.alarm_arns == {} && length(aws_lambda_event_source_mapping.this[0].metrics_config) == 0
     error_message = "alarms.create = false creates none; event_source_mapping.metrics = [] turns the mapping's metrics off."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["METRICS_NAMESPACE"] == ""
+    error_message = "metrics_namespace = null: the function is told to put no metrics in its log line."
   }
 }
 

@@ -22,8 +22,8 @@ run "every_alarm_with_its_metric_and_threshold" {
   command = apply
 
   assert {
-    condition     = keys(output.alarm_arns) == ["dropped-events", "errors", "failed-invoke-events", "iterator-age", "on-failure-queue", "throttles"]
-    error_message = "Six alarms: lag, errors, throttles, the queue, and the mapping's failed and dropped events."
+    condition     = keys(output.alarm_arns) == ["dropped-events", "errors", "failed-invoke-events", "iterator-age", "on-failure-delivered-events", "on-failure-queue", "throttles"]
+    error_message = "Seven alarms: lag, errors, throttles, the queue, and the mapping's failed, delivered and dropped events."
   }
 
   assert {
@@ -118,7 +118,7 @@ run "the_dashboard_draws_lag_throughput_latency_errors_and_the_queue" {
     condition = (
       length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets) == 5
       && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "IteratorAge")
-      && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "{DdbReplica,function,target} function=\\\"ddbreplica_lambda\\\" MetricName=\\\"latency_ms\\\"")
+      && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "{\\\"DdbReplica\\\",function,target} function=\\\"ddbreplica_lambda\\\" MetricName=\\\"latency_ms\\\"")
       && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "ddbreplica_lambda-dlq")
       && alltrue([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w.properties.region == "eu-west-1"])
     )
@@ -126,15 +126,42 @@ run "the_dashboard_draws_lag_throughput_latency_errors_and_the_queue" {
   }
 }
 
-run "mapping_and_queue_alarms_need_their_uuid_and_name" {
+run "mapping_alarms_need_the_uuid" {
   command = plan
 
   variables {
     event_source_mapping_uuid = null
-    on_failure_queue_name     = null
   }
 
   expect_failures = [aws_cloudwatch_metric_alarm.this]
+}
+
+run "the_queue_alarm_needs_the_queue_name" {
+  command = plan
+
+  variables {
+    event_source_mapping_alarms = false
+    on_failure_queue_name       = null
+  }
+
+  expect_failures = [aws_cloudwatch_metric_alarm.this]
+}
+
+run "without_the_function_metrics_the_dashboard_keeps_the_aws_ones" {
+  command = plan
+
+  variables {
+    create_dashboard  = true
+    metrics_namespace = null
+  }
+
+  assert {
+    condition = (
+      length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets) == 3
+      && !strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "SEARCH")
+    )
+    error_message = "metrics_namespace = null: lag, failures (Errors, Throttles) and the queue; no search over metrics that do not exist."
+  }
 }
 
 run "a_period_under_a_minute_is_refused" {
