@@ -3,9 +3,10 @@ locals {
 
   # The keys DynamoDB decrypts when ddb-replica reads or writes: the source's and those of this account's targets
   # (a target in another account grants its key to its writer role).
-  # The function's log group, in the source table's partition, region and account (arn:<partition>:dynamodb:
-  # <region>:<account>:table/<name>); try: the table's ARN is unknown or null without `create`.
-  function_log_group_arn = try(format("arn:%s:logs:%s:%s:log-group:%s", split(":", local.source_table_arn)[1], split(":", local.source_table_arn)[3], split(":", local.source_table_arn)[4], local.log_group_name), null)
+  # The function's log events, in the source table's partition, region and account (arn:<partition>:dynamodb:
+  # <region>:<account>:table/<name>); try: the table's ARN is null without `create` (the policy is null then,
+  # but OpenTofu evaluates both results of its conditional).
+  function_log_events_arn = try(format("arn:%s:logs:%s:%s:log-group:%s:*", split(":", local.source_table_arn)[1], split(":", local.source_table_arn)[3], split(":", local.source_table_arn)[4], local.log_group_name), "")
 
   operator_keys = compact(concat([local.source_kms_key_arn], [for t in local.own_account_targets : t.kms_key_arn]))
 
@@ -80,7 +81,7 @@ locals {
           Sid      = "ReadFunctionLogLines"
           Effect   = "Allow"
           Action   = ["logs:FilterLogEvents"]
-          Resource = ["${local.function_log_group_arn}:*"]
+          Resource = [local.function_log_events_arn]
         },
         {
           # AWS has no resource-level permissions for these two: status finds the mapping by function when it is

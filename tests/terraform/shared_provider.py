@@ -70,7 +70,8 @@ def shared_provider(
             env=None if env is None else dict(env),
             stdout=output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            # the caller's process group (no new session): whatever stops the test run's group (Ctrl-C, a CI
+            # runner) stops it too; a pytest worker killed on its own leaves it running (no finally then)
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
