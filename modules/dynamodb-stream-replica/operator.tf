@@ -3,14 +3,9 @@ locals {
 
   # The keys DynamoDB decrypts when ddb-replica reads or writes: the source's and those of this account's targets
   # (a target in another account grants its key to its writer role).
-  # The function's log events, in the source table's partition, region and account (arn:<partition>:dynamodb:
-  # <region>:<account>:table/<name>); try: the table's ARN is null without `create` (the policy is null then,
-  # but OpenTofu evaluates both results of its conditional).
-  function_log_events_arn = try(format("arn:%s:logs:%s:%s:log-group:%s:*", split(":", local.source_table_arn)[1], split(":", local.source_table_arn)[3], split(":", local.source_table_arn)[4], local.log_group_name), "")
-
   operator_keys = compact(concat([local.source_kms_key_arn], [for t in local.own_account_targets : t.kms_key_arn]))
 
-  # What `ddb-replica backfill`, `verify [--repair]` and `status` call, and nothing else: they describe, scan and read keys
+  # What `ddb-replica backfill` and `verify [--repair]` call, and nothing else: they describe, scan and read keys
   # again (BatchGetItem) on both sides, and write the replica: BatchWriteItem (backfill's default copy) and
   # conditional PutItem/DeleteItem (settle, repair; TransactWriteItems is authorised as PutItem). The function's
   # role is not for people; attach this to the role your operators run ddb-replica as.
@@ -67,45 +62,6 @@ locals {
           Effect   = "Allow"
           Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"]
           Resource = [module.serverless_backfill.checkpoint_table_arn]
-        },
-      ] : [],
-      # ddb-replica status: this replication's mapping, the function's log lines, its alarms and its queue.
-      [
-        {
-          Sid      = "ReadMappingStatus"
-          Effect   = "Allow"
-          Action   = ["lambda:GetEventSourceMapping"]
-          Resource = [aws_lambda_event_source_mapping.this[0].arn]
-        },
-        {
-          Sid      = "ReadFunctionLogLines"
-          Effect   = "Allow"
-          Action   = ["logs:FilterLogEvents"]
-          Resource = [local.function_log_events_arn]
-        },
-        {
-          # AWS has no resource-level permissions for these two: status finds the mapping by function when it is
-          # given no UUID, and reads the lag (IteratorAge) and the queue's oldest message age from CloudWatch.
-          Sid      = "ReadReplicationMetrics"
-          Effect   = "Allow"
-          Action   = ["cloudwatch:GetMetricStatistics", "lambda:ListEventSourceMappings"]
-          Resource = ["*"]
-        },
-      ],
-      length(module.alarms.alarm_arns) > 0 ? [
-        {
-          Sid      = "ReadAlarmStates"
-          Effect   = "Allow"
-          Action   = ["cloudwatch:DescribeAlarms"]
-          Resource = sort(distinct(values(module.alarms.alarm_arns)))
-        },
-      ] : [],
-      local.on_failure_service == "sqs" ? [
-        {
-          Sid      = "ReadOnFailureQueueDepth"
-          Effect   = "Allow"
-          Action   = ["sqs:GetQueueAttributes"]
-          Resource = [local.on_failure_destination_arn]
         },
       ] : [],
       length(local.operator_keys) > 0 ? [
