@@ -279,10 +279,7 @@ def replica_target(args: argparse.Namespace) -> ReplicaTarget:
     if flags:
         named = ", ".join("--" + flag.replace("_", "-") for flag in flags)
         raise OpsError(f"{named}: the target from --targets-json says where the replica is; drop {named}")
-    try:
-        targets = parse_targets(args.targets_json.read_text(), str(args.targets_json))
-    except OSError as error:
-        raise OpsError(f"--targets-json: cannot read {args.targets_json}: {error.strerror}") from None
+    targets = read_targets_json(args.targets_json)
     by_name = {target.name: target for target in targets}
     if args.target is None and len(targets) == 1:
         return targets[0]
@@ -291,6 +288,15 @@ def replica_target(args: argparse.Namespace) -> ReplicaTarget:
             f"{args.targets_json}: no target {args.target!r}; name one with --target: {', '.join(by_name)}"
         )
     return by_name[args.target]
+
+
+def read_targets_json(path: Path) -> tuple[ReplicaTarget, ...]:
+    """The targets of a --targets-json file; TargetError when they are not valid targets."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise OpsError(f"--targets-json: cannot read {path}: {error.strerror}") from None
+    return parse_targets(text, str(path))
 
 
 # --- shared set-up -----------------------------------------------------------------------------------
@@ -750,9 +756,7 @@ def status_targets(args: argparse.Namespace) -> tuple[ReplicaTarget, ...]:
     if args.targets_json is None:
         return (ReplicaTarget(args.replica, args.replica),)
     try:
-        return parse_targets(args.targets_json.read_text(), str(args.targets_json))
-    except OSError as error:
-        raise OpsError(f"--targets-json: cannot read {args.targets_json}: {error.strerror}") from None
+        return read_targets_json(args.targets_json)
     except TargetError as error:
         raise OpsError(str(error)) from None
 
