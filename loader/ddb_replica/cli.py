@@ -1,9 +1,9 @@
-"""``ddb-replica backfill|verify|status``: the command line (argparse, output, exit codes) around them.
+"""``ddb-replica backfill|verify|status|redrive``: the command line (argparse, output, exit codes).
 
-Exit codes: 0 done / identical / healthy; 1 differences remain (verify), keys would not settle (backfill), or
-the replication needs attention (status); 2 nothing done (bad arguments, missing table, key schemas differ,
-credentials, permissions);
-3 failed part-way (backfill: the checkpoints are saved, rerun with --resume); 130 interrupted.
+Exit codes: 0 done / identical / healthy; 1 differences remain (verify), keys would not settle (backfill),
+the replication needs attention (status), or messages are kept (redrive); 2 nothing done (bad arguments,
+missing table, key schemas differ, credentials, permissions); 3 failed part-way (backfill: the checkpoints are
+saved, rerun with --resume; redrive: the messages not redriven are still there); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from replica_targets import ROLE_ARN, ReplicaTarget, TargetError, parse_targets,
 
 from loader.load_logfile import Console, bounded_int, explain
 
+from . import redrive as redrive_module
 from . import serverless
 from . import status as status_module
 from .backfill import MAX_REFUSED, Backfill, Checkpoints, SegmentState
 from .copying import COPY_MODES, DEFAULT_COPY_MODE
+from .deployment import Clients, Deployment, deployment_from_outputs
 from .items import Item, decode_key, encode_key, key_id, key_text
 from .scanning import MAX_SEGMENTS, default_segments, default_workers
 from .segment_store import TableCheckpoints
@@ -165,6 +167,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--run-id", default=None, help="with --resume: the run to continue (default: the newest of the pair)"
     )
     add_status_parser(commands, environ)
+    add_redrive_parser(commands, environ)
     verify.add_argument(
         "--repair",
         action="store_true",
@@ -223,6 +226,64 @@ def add_status_parser(commands: Any, environ: Mapping[str, str]) -> None:
     )
     status.add_argument("--region", default=None, help="AWS region (default: boto3's)")
     status.add_argument("--quiet", action="store_true", help="print only the verdict")
+
+
+def add_redrive_parser(commands: Any, environ: Mapping[str, str]) -> None:
+    redrive = commands.add_parser(
+        "redrive",
+        help="replay the failed batches of the on-failure queue (or bucket) from the stream; delete them",
+        description="For each failed batch the function gave up on: read its records from the stream (shard, "
+        "first to last sequence number), write them through the function's code to every target, settle "
+        "their keys (a newer change stays), and delete the message once every key is settled. Records "
+        "older than the stream's 24 hours: the keys the message still names are settled, and the message is "
+        "kept with the verify --repair command for the rest.",
+    )
+    where = redrive.add_argument_group(
+        "the replication", "Either the module's outputs (terraform output -json > outputs.json), or the flags"
+    )
+    where.add_argument("--outputs-json", type=Path, default=None, help="terraform output -json of the module")
+    where.add_argument("--source", default=None, help="the source table")
+    where.add_argument("--replica", default=None, help="the replica table (same region and account)")
+    where.add_argument(
+        "--targets-json",
+        type=Path,
+        default=None,
+        help="or the module's replica_targets output (every target)",
+    )
+    where.add_argument("--queue-url", default=None, help="the on-failure queue (on_failure_queue_url)")
+    where.add_argument(
+        "--failure-bucket", default=None, help="or the S3 bucket of an S3 on-failure destination"
+    )
+    where.add_argument(
+        "--mapping-uuid",
+        default=None,
+        help="with --failure-bucket: only this mapping's records (aws/lambda/UUID/; default: all)",
+    )
+    redrive.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read the messages and their records, show what would be written and deleted; change nothing",
+    )
+    redrive.add_argument(
+        "--delete-expired",
+        action="store_true",
+        help="also delete the messages whose records have expired, once the keys they name are settled: "
+        "after verify --repair has fixed what they cannot name",
+    )
+    redrive.add_argument(
+        "--max-messages",
+        type=_bounded(1, 1_000_000),
+        default=None,
+        help="redrive at most this many messages (default: until the destination is empty)",
+    )
+    redrive.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    redrive.add_argument(
+        "--endpoint-url",
+        default=environ.get("AWS_ENDPOINT_URL"),
+        help="endpoint of every service, e.g. http://127.0.0.1:4566 (default: $AWS_ENDPOINT_URL)",
+    )
+    redrive.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+    redrive.add_argument("--quiet", action="store_true", help="print only kept messages and the total")
 
 
 def add_target_arguments(command: argparse.ArgumentParser) -> None:
@@ -723,32 +784,40 @@ def print_verify(
     print("identical: yes" if identical else "identical: no", file=out)
 
 
-# --- entry point -------------------------------------------------------------------------------------
-
-
 # --- status ------------------------------------------------------------------------------------------
 
 
-def status_deployment(args: argparse.Namespace) -> status_module.Deployment:
-    """From --outputs-json, or from the flags (--function, --source, and --replica or --targets-json)."""
-    flags = {"function": args.function, "source": args.source, "replica": args.replica}
+def deployment_from_args(args: argparse.Namespace, needs_function: bool) -> Deployment:
+    """From --outputs-json, or from the flags (--function when ``needs_function``, --source, and --replica or
+    --targets-json); --mapping-uuid, --queue-url, --log-group and --failure-bucket override the outputs."""
+    flags = {"function": getattr(args, "function", None), "source": args.source, "replica": args.replica}
     if args.outputs_json is not None:
         given = [f"--{name}" for name, value in flags.items() if value] + (
             ["--targets-json"] if args.targets_json else []
         )
         if given:
             raise OpsError(f"{', '.join(given)}: --outputs-json says where the replication is; drop them")
-        deployment = status_module.deployment_from_outputs(args.outputs_json)
+        deployment = deployment_from_outputs(args.outputs_json)
     else:
-        if not args.function or not args.source or not (args.replica or args.targets_json):
+        named = ("--function, " if needs_function else "") + "--source"
+        if (
+            (needs_function and not args.function)
+            or not args.source
+            or not (args.replica or args.targets_json)
+        ):
             raise OpsError(
-                "name the replication: --outputs-json FILE (terraform output -json), or --function, --source "
-                "and --replica (or --targets-json)"
+                f"name the replication: --outputs-json FILE (terraform output -json), or {named} and "
+                "--replica (or --targets-json)"
             )
         if args.replica and args.targets_json:
             raise OpsError("--replica and --targets-json both name the replica: give one")
-        deployment = status_module.Deployment(args.function, args.source, status_targets(args))
-    overrides = {"mapping_uuid": args.mapping_uuid, "queue_url": args.queue_url, "log_group": args.log_group}
+        deployment = Deployment(flags["function"] or "", args.source, status_targets(args))
+    overrides = {
+        "mapping_uuid": args.mapping_uuid,
+        "queue_url": args.queue_url,
+        "log_group": getattr(args, "log_group", None),
+        "failure_bucket": getattr(args, "failure_bucket", None),
+    }
     return replace(deployment, **{name: value for name, value in overrides.items() if value})
 
 
@@ -762,8 +831,8 @@ def status_targets(args: argparse.Namespace) -> tuple[ReplicaTarget, ...]:
 
 
 def status(args: argparse.Namespace, console: Console) -> int:
-    deployment = status_deployment(args)
-    clients = status_module.Clients(Connection(args.endpoint_url, args.region))
+    deployment = deployment_from_args(args, needs_function=True)
+    clients = Clients(Connection(args.endpoint_url, args.region))
     checks = status_module.status(deployment, clients, args.max_lag_seconds, args.since_minutes)
     reasons = status_module.needs_attention(checks)
     if args.json:
@@ -783,7 +852,191 @@ def status(args: argparse.Namespace, console: Console) -> int:
     return EXIT_DIFFERENT
 
 
-COMMANDS = {"backfill": backfill, "verify": verify, "status": status}
+# --- redrive -----------------------------------------------------------------------------------------
+
+
+def redrive(args: argparse.Namespace, console: Console) -> int:
+    deployment = deployment_from_args(args, needs_function=False)
+    connection = Connection(args.endpoint_url, args.region)
+    clients = Clients(connection)
+    destination = failure_destination(args, deployment, clients)
+    replication = redrive_replication(connection, deployment)
+    targets = ", ".join(target.table_name for target in deployment.targets)
+    if not args.json:
+        console.info(
+            f"redrive {destination.name} -> {deployment.source_table} -> {targets}"
+            + (" (dry run: nothing is written or deleted)" if args.dry_run else "")
+        )
+    started = time.perf_counter()
+    run = redrive_module.Run(
+        destination,
+        replication,
+        clients.client("dynamodbstreams"),
+        dry_run=args.dry_run,
+        delete_expired=args.delete_expired,
+        on_outcome=lambda outcome: None if args.json else print_outcome(outcome, args, console),
+    )
+    failure: str | None = None
+    code = EXIT_OK
+    try:
+        run.run()
+    except KeyboardInterrupt:
+        failure, code = (
+            "interrupted; the messages not redriven are in the destination: rerun",
+            EXIT_INTERRUPTED,
+        )
+    except (ClientError, BotoCoreError) as error:
+        reason = permission_message(error) if isinstance(error, ClientError) else None
+        failure = f"redrive failed: {reason or error}; the messages not redriven are still there: fix, rerun"
+        code = EXIT_FAILED
+    outcomes = run.outcomes
+    kept = [outcome for outcome in outcomes if not outcome.done(args.delete_expired)]
+    seconds = time.perf_counter() - started
+    if args.json:
+        document = redrive_document(outcomes, args, seconds, failure)
+        print(json.dumps(document, indent=1), file=console.out)
+    else:
+        print_redrive_total(outcomes, kept, args, seconds, console)
+    if failure is not None:
+        console.problem(f"error: {failure}" if code == EXIT_FAILED else failure)
+        return code
+    return EXIT_DIFFERENT if kept else EXIT_OK
+
+
+def failure_destination(
+    args: argparse.Namespace, deployment: Deployment, clients: Clients
+) -> redrive_module.QueueDestination | redrive_module.BucketDestination:
+    """The on-failure queue, or the S3 bucket (with the mapping's prefix when the mapping is known)."""
+    if deployment.queue_url and deployment.failure_bucket:
+        raise OpsError("--queue-url and --failure-bucket: redrive one destination at a time; give one")
+    if deployment.queue_url:
+        return redrive_module.QueueDestination(clients.client("sqs"), deployment.queue_url, args.max_messages)
+    if deployment.failure_bucket:
+        prefix = f"aws/lambda/{deployment.mapping_uuid}/" if deployment.mapping_uuid else "aws/lambda/"
+        return redrive_module.BucketDestination(
+            clients.client("s3"), deployment.failure_bucket, prefix, args.max_messages
+        )
+    raise OpsError(
+        "no on-failure destination: give --queue-url (or --failure-bucket), or --outputs-json of a module "
+        "with on_failure_destination set"
+    )
+
+
+def redrive_replication(connection: Connection, deployment: Deployment) -> redrive_module.Replication:
+    """Describe and check the source and every target; the tables each target's writes and settle use."""
+    source_client = connection.client(threads=1)
+    source = describe(source_client, deployment.source_table)
+    if source.stream_view_type is None:
+        raise OpsError(f"{source.name} has no stream enabled: there is no stream to redrive from")
+    targets = []
+    commands = []
+    for target in deployment.targets:
+        replica_client = connection.client(threads=1, target=target)
+        replica = describe(replica_client, target.table_name)
+        check_pair(source, replica)
+        remote = target.region is not None or target.role_arn is not None
+        tables = Tables(
+            source_client,
+            source.name,
+            replica.name,
+            source.key_names,
+            replica_client=replica_client if remote else None,
+        )
+        targets.append((target.name, tables))
+        where = (
+            f"--targets-json TARGETS.json --target {target.name}" if remote else f"--replica {replica.name}"
+        )
+        commands.append(f"ddb-replica verify --source {source.name} {where} --repair")
+    return redrive_module.Replication(source.arn, targets, commands)
+
+
+def print_outcome(outcome: redrive_module.Outcome, args: argparse.Namespace, console: Console) -> None:
+    """One line per message, and one per reason it is kept; printed even with --quiet when kept."""
+    batch = outcome.batch
+    where = outcome.where
+    if batch is not None:
+        where += f" ({batch.shard_id} {batch.first}..{batch.last}, {batch.size} record(s))"
+    found = (
+        f"{outcome.records} record(s) from the {outcome.source}, {outcome.keys} key(s)"
+        if outcome.source != "none"
+        else "no record found"
+    )
+    if args.dry_run:
+        differing = ", ".join(f"{label}: {count} differ" for label, count in outcome.would_correct.items())
+        verdict = "would be deleted" if outcome.done(args.delete_expired) else "would be kept"
+        line = f"{where}: {found}; {differing or 'no target'}; {verdict}"
+    else:
+        targets = "; ".join(
+            (f"{label}: {outcome.written[label]} written, " if label in outcome.written else f"{label}: ")
+            + f"{outcome.settled[label].puts + outcome.settled[label].deletes} corrected by the settle"
+            for label in outcome.settled
+        )
+        line = f"{where}: {found}; {targets or 'nothing written'}; " + (
+            "deleted" if outcome.deleted else "kept"
+        )
+    kept = not outcome.done(args.delete_expired)
+    if kept:
+        console.problem(line)
+        for reason in ([outcome.unnamed] if outcome.unnamed else []) + outcome.problems:
+            console.problem(f"  kept: {reason}")
+    else:
+        console.info(line)
+
+
+def print_redrive_total(
+    outcomes: Sequence[redrive_module.Outcome],
+    kept: Sequence[redrive_module.Outcome],
+    args: argparse.Namespace,
+    seconds: float,
+    console: Console,
+) -> None:
+    done = len(outcomes) - len(kept)
+    verb = "would redrive" if args.dry_run else "redriven"
+    print(
+        f"redrive: {len(outcomes)} message(s): {done} {verb}, {len(kept)} kept; "
+        f"{sum(outcome.records for outcome in outcomes)} record(s), "
+        f"{sum(outcome.keys for outcome in outcomes)} key(s); {seconds:.2f} s",
+        file=console.out,
+    )
+
+
+def redrive_document(
+    outcomes: Sequence[redrive_module.Outcome], args: argparse.Namespace, seconds: float, failure: str | None
+) -> dict[str, Any]:
+    def entry(outcome: redrive_module.Outcome) -> dict[str, Any]:
+        batch = outcome.batch
+        return {
+            "message": outcome.where,
+            "shard_id": batch.shard_id if batch else None,
+            "first_sequence_number": batch.first if batch else None,
+            "last_sequence_number": batch.last if batch else None,
+            "batch_size": batch.size if batch else None,
+            "records": outcome.records,
+            "records_from": outcome.source,
+            "keys": outcome.keys,
+            "written": outcome.written,
+            "corrected": {label: s.puts + s.deletes for label, s in outcome.settled.items()},
+            "would_correct": outcome.would_correct if args.dry_run else None,
+            "done": outcome.done(args.delete_expired),
+            "deleted": outcome.deleted,
+            "kept_because": ([outcome.unnamed] if outcome.unnamed else []) + outcome.problems,
+        }
+
+    kept = [outcome for outcome in outcomes if not outcome.done(args.delete_expired)]
+    return {
+        "dry_run": args.dry_run,
+        "messages": [entry(outcome) for outcome in outcomes],
+        "redriven": len(outcomes) - len(kept),
+        "kept": len(kept),
+        "error": failure,
+        "seconds": round(seconds, 3),
+    }
+
+
+# --- entry point -------------------------------------------------------------------------------------
+
+
+COMMANDS = {"backfill": backfill, "verify": verify, "status": status, "redrive": redrive}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -89,19 +89,26 @@ def _no_alarm(seconds: float) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
+def handler_target(tables: Tables, seconds: float = BATCH_SECONDS, name: str | None = None) -> Target:
+    """The replica of ``tables`` as the handler's write() sees a target, with ``seconds`` for the writes and
+    their retries: the backfill's copy and the redrive write through the function's own code."""
+    return Target(
+        tables.replica_side,
+        tables.replica,
+        _Deadline(time.monotonic() + seconds),
+        sleep=tables.sleep,
+        margin_ms=0,
+        alarm=_no_alarm,
+        name=name,
+    )
+
+
 def _batch(tables: Tables, items: Sequence[Item]) -> Copied:
     if not items:
         return Copied()
     # Charged before the first call, so the calls (and the settle after them) follow one another.
     tables.take_capacity(sum(write_units(item) for item in items))
-    target = Target(
-        tables.replica_side,
-        tables.replica,
-        _Deadline(time.monotonic() + BATCH_SECONDS),
-        sleep=tables.sleep,
-        margin_ms=0,
-        alarm=_no_alarm,
-    )
+    target = handler_target(tables)
     tally = Tally()
     landed = write([put_change(item, tables.key_names) for item in items], target, tally)
     if tally.unavailable is not None:  # a missing replica, a denied write: the run stops and says which

@@ -19,33 +19,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from replica_targets import ReplicaTarget, TargetError, parse_targets
-
-from .tables import Connection, OpsError
+from .deployment import Clients, Deployment
+from .tables import Connection
 
 DEFAULT_MAX_LAG_SECONDS = 600  # the module's lag alarm's default threshold
 DEFAULT_SINCE_MINUTES = 60
 MAX_SHOWN_FAILURES = 3
 MAX_LOG_PAGES = 20  # at most this many pages of log events are read (the newest failures are shown)
 MAPPING_PROBLEM = "PROBLEM"  # Lambda's LastProcessingResult for a batch it could not process
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """The parts of one replication: from `terraform output -json`, or from flags."""
-
-    function: str
-    source_table: str
-    targets: tuple[ReplicaTarget, ...]
-    mapping_uuid: str | None = None  # None: the function's only mapping
-    queue_url: str | None = None  # None: no on-failure queue to check
-    log_group: str | None = None  # None: /aws/lambda/<function>
-    alarm_names: tuple[str, ...] = ()  # (): the alarms named <function>-...
 
 
 @dataclass
@@ -58,79 +41,7 @@ class Check:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-# --- where the replication is ------------------------------------------------------------------------
-
-
-def deployment_from_outputs(path: Path) -> Deployment:
-    """From `terraform output -json` of the module, or of a configuration that passes its outputs on under
-    the same names (the examples): lambda_function_name, source_table_name, replica_targets or
-    replica_table_name; event_source_mapping_uuid, on_failure_queue_url (or dlq_url),
-    lambda_cloudwatch_log_group_name and alarm_names when present."""
-    try:
-        document = json.loads(path.read_text())
-    except OSError as error:
-        raise OpsError(f"--outputs-json: cannot read {path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise OpsError(
-            f"--outputs-json {path}: not JSON ({error}); write it with terraform output -json"
-        ) from None
-    if not isinstance(document, dict):
-        raise OpsError(f"--outputs-json {path}: expected the object that terraform output -json prints")
-    values = {
-        name: entry.get("value") if isinstance(entry, dict) else entry for name, entry in document.items()
-    }
-
-    def text(name: str) -> str | None:
-        value = values.get(name)
-        return value if isinstance(value, str) and value else None
-
-    function, source = text("lambda_function_name"), text("source_table_name")
-    missing = [
-        name
-        for name, value in (("lambda_function_name", function), ("source_table_name", source))
-        if not value
-    ]
-    if function is None or source is None:
-        raise OpsError(
-            f"--outputs-json {path}: no {' or '.join(missing)}; give the module's outputs, or the flags"
-        )
-    alarms = values.get("alarm_names")
-    return Deployment(
-        function=function,
-        source_table=source,
-        targets=_targets(values, path),
-        mapping_uuid=text("event_source_mapping_uuid"),
-        queue_url=text("on_failure_queue_url") or text("dlq_url"),
-        log_group=text("lambda_cloudwatch_log_group_name"),
-        alarm_names=tuple(sorted(alarms.values())) if isinstance(alarms, dict) else (),
-    )
-
-
-def _targets(values: Mapping[str, Any], path: Path) -> tuple[ReplicaTarget, ...]:
-    if values.get("replica_targets"):
-        try:
-            return parse_targets(json.dumps(values["replica_targets"]), f"{path}: replica_targets")
-        except TargetError as error:
-            raise OpsError(str(error)) from None
-    replica = values.get("replica_table_name")
-    if not isinstance(replica, str) or not replica:
-        raise OpsError(f"--outputs-json {path}: no replica_targets or replica_table_name")
-    return (ReplicaTarget(replica, replica),)
-
-
 # --- the checks --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Clients:
-    """One client per service, at one endpoint (LocalStack) or AWS, in one region."""
-
-    connection: Connection
-
-    def client(self, service: str) -> Any:
-        session: Any = boto3.session.Session(region_name=self.connection.region)  # Any: every service
-        config = Config(retries={"mode": "standard"})
-        return session.client(service, endpoint_url=self.connection.endpoint_url, config=config)
 
 
 def status(

@@ -1,0 +1,420 @@
+"""``ddb-replica redrive``: replay the batches the function gave up on, from its on-failure destination.
+
+For each failed batch, Lambda sends the destination an invocation record: the stream, the shard, and the
+first and last sequence number of the batch, not its records (a record written to an S3 destination holds the
+batch as well, under ``payload``). For each record found (an SQS message, or an S3 object):
+
+1. read exactly the records it names from the stream: GetShardIterator ``AT_SEQUENCE_NUMBER`` of the first,
+   then GetRecords up to the last;
+2. apply them through the function's own code (``ddbreplica_lambda``): parse, plan (the last change of each
+   key, in stream order), write() to every target;
+3. settle their keys on every target (``settle.py``, the backfill's settle): records newer than the failed
+   ones may have been replicated meanwhile, and the settle puts the source's current state back wherever the
+   replayed write went over it;
+4. delete the message, only once every key of the batch is settled on every target.
+
+DynamoDB Streams keeps records 24 hours. When they are gone, the keys the message can still identify are
+settled all the same: those of an S3 record's payload, and those of the batch's records still in the shard.
+A message that cannot name every key of its batch is kept, with the ``verify --repair`` command that finds
+what it misses (``--delete-expired`` removes such messages once that has run).
+
+An SQS message is hidden from other readers while it is handled (its visibility timeout); the messages kept,
+and those not reached when a run stops, are made visible again before the command ends. A run killed without
+that chance leaves them hidden for VISIBILITY_SECONDS, then a rerun sees them.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+from ddbreplica_lambda import Change, Tally, Unparsed, parse, plan, write
+
+from .copying import handler_target
+from .items import Item, key_id, key_text, same_item
+from .settle import Settled, settle
+from .writes import Tables
+
+VISIBILITY_SECONDS = 900  # how long a received message stays hidden while this run handles it
+MAX_EMPTY_PAGES = 10  # GetRecords answers in a row without a record before the read is given up
+RECORDS_PER_CALL = 1000  # GetRecords' limit
+GONE_ERRORS = frozenset({"TrimmedDataAccessException", "ResourceNotFoundException"})
+
+
+class NotAFailedBatchError(ValueError):
+    """A message that is not Lambda's invocation record of a failed DynamoDB stream batch."""
+
+
+# --- the destination's records ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedBatch:
+    """One invocation record: where its batch is in the stream, and the batch when the record carries it."""
+
+    where: str  # the message or object, for the report
+    stream_arn: str
+    shard_id: str
+    first: str  # sequence numbers, inclusive
+    last: str
+    size: int | None  # batchSize: the records Lambda gave the function
+    payload: tuple[dict[str, Any], ...] | None = None  # the batch's records (S3 destinations only)
+    condition: str | None = None  # why Lambda gave up, e.g. RetryAttemptsExhausted
+
+
+def failed_batch(body: str, where: str) -> FailedBatch:
+    """Parse an invocation record (also inside an SNS notification delivered to a queue)."""
+    try:
+        record = json.loads(body)
+        if isinstance(record, dict) and record.get("Type") == "Notification" and "Message" in record:
+            record = json.loads(record["Message"])
+    except (json.JSONDecodeError, TypeError) as error:
+        raise NotAFailedBatchError(f"{where}: not JSON ({error})") from None
+    info = record.get("DDBStreamBatchInfo") if isinstance(record, dict) else None
+    if not isinstance(info, dict):
+        raise NotAFailedBatchError(f"{where}: no DDBStreamBatchInfo (not a failed DynamoDB stream batch)")
+    fields = {name: info.get(name) for name in ("streamArn", "shardId", "startSequenceNumber")}
+    fields["endSequenceNumber"] = info.get("endSequenceNumber")
+    missing = [name for name, value in fields.items() if not isinstance(value, str) or not value]
+    bad = [name for name in ("startSequenceNumber", "endSequenceNumber") if not str(info.get(name)).isdigit()]
+    if missing or bad:
+        raise NotAFailedBatchError(f"{where}: DDBStreamBatchInfo without a valid {', '.join(missing or bad)}")
+    payload = (record.get("payload") or {}).get("Records")
+    size = info.get("batchSize")
+    return FailedBatch(
+        where=where,
+        stream_arn=info["streamArn"],
+        shard_id=info["shardId"],
+        first=info["startSequenceNumber"],
+        last=info["endSequenceNumber"],
+        size=size if isinstance(size, int) else None,
+        payload=tuple(payload) if isinstance(payload, list) else None,
+        condition=(record.get("requestContext") or {}).get("condition"),
+    )
+
+
+@dataclass
+class Message:
+    """A message of the destination: a failed batch, or why it is not one."""
+
+    handle: str  # an SQS receipt handle, or an S3 object key
+    batch: FailedBatch | None
+    unreadable: str | None = None
+
+
+class QueueDestination:
+    """An SQS queue of invocation records. Messages received stay hidden (VISIBILITY_SECONDS) until deleted
+    or released: a run never sees a message twice, and release() shows the ones kept to the next run."""
+
+    def __init__(self, sqs: Any, queue_url: str, max_messages: int | None = None) -> None:
+        self.sqs, self.queue_url, self.max_messages = sqs, queue_url, max_messages
+        self.name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        self.held: dict[str, str] = {}  # receipt handle -> message id, received and not deleted
+
+    def messages(self) -> Iterator[list[Message]]:
+        """Batches of up to 10 messages, until the queue shows no more (or max_messages were received)."""
+        received = 0
+        while self.max_messages is None or received < self.max_messages:
+            wanted = 10 if self.max_messages is None else min(10, self.max_messages - received)
+            answer = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=wanted,
+                WaitTimeSeconds=1,  # long polling asks every SQS server: an empty answer means empty
+                VisibilityTimeout=VISIBILITY_SECONDS,
+            )
+            found = answer.get("Messages") or []
+            if not found:
+                return
+            received += len(found)
+            batch = []
+            for message in found:
+                self.held[message["ReceiptHandle"]] = message["MessageId"]
+                where = f"queue {self.name} message {message['MessageId']}"
+                batch.append(_message(message["ReceiptHandle"], message.get("Body", ""), where))
+            yield batch
+
+    def delete(self, handle: str) -> None:
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=handle)
+        self.held.pop(handle, None)
+
+    def release(self) -> None:
+        """Make every message received and not deleted visible again."""
+        handles = list(self.held)
+        for start in range(0, len(handles), 10):
+            entries = [
+                {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for index, handle in enumerate(handles[start : start + 10])
+            ]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+        self.held.clear()
+
+
+class BucketDestination:
+    """An S3 bucket of invocation records (aws/lambda/<mapping UUID>/<shard>/YYYY/MM/DD/...); each carries its
+    batch's records."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str, max_messages: int | None = None) -> None:
+        self.s3, self.bucket, self.prefix, self.max_messages = s3, bucket, prefix, max_messages
+        self.name = f"s3://{bucket}/{prefix}"
+
+    def messages(self) -> Iterator[list[Message]]:
+        received = 0
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            batch = []
+            for entry in page.get("Contents", []):
+                if self.max_messages is not None and received >= self.max_messages:
+                    break
+                received += 1
+                body = self.s3.get_object(Bucket=self.bucket, Key=entry["Key"])["Body"].read()
+                batch.append(
+                    _message(
+                        entry["Key"], body.decode("utf-8", "replace"), f"s3://{self.bucket}/{entry['Key']}"
+                    )
+                )
+            if batch:
+                yield batch
+
+    def delete(self, handle: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=handle)
+
+    def release(self) -> None:
+        """Nothing to do: an object stays where it is until deleted."""
+
+
+def _message(handle: str, body: str, where: str) -> Message:
+    try:
+        return Message(handle, failed_batch(body, where))
+    except NotAFailedBatchError as error:
+        return Message(handle, None, str(error))
+
+
+# --- the stream --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Read:
+    """The batch's records found in the stream, as Lambda delivers them; why some are missing, if they are."""
+
+    records: list[dict[str, Any]]
+    gone: str | None = None  # None: every record from the first to the last sequence number was read
+
+
+def read_batch(streams: Any, batch: FailedBatch) -> Read:
+    """The records of the shard from ``batch.first`` to ``batch.last``: AT_SEQUENCE_NUMBER, while the stream
+    still holds them; else those still in the shard (from its trim horizon)."""
+    try:
+        iterator = _iterator(streams, batch, "AT_SEQUENCE_NUMBER")
+    except ClientError as error:
+        if _code(error) not in GONE_ERRORS:
+            raise  # e.g. a missing permission: say so, rather than call the records gone
+        if _code(error) != "TrimmedDataAccessException":
+            return Read([], _gone(error))
+        try:  # the first records are past the stream's retention: the later ones may still be there
+            iterator = _iterator(streams, batch, "TRIM_HORIZON")
+        except ClientError as again:
+            if _code(again) not in GONE_ERRORS:
+                raise
+            return Read([], _gone(again))
+        records, _ = _records_until(streams, iterator, batch)
+        return Read(records, _gone(error))
+    records, reached = _records_until(streams, iterator, batch)
+    return Read(records, None if reached else "the batch's last record was not found in the shard")
+
+
+def _iterator(streams: Any, batch: FailedBatch, kind: str) -> str:
+    arguments = {"StreamArn": batch.stream_arn, "ShardId": batch.shard_id, "ShardIteratorType": kind}
+    if kind == "AT_SEQUENCE_NUMBER":
+        arguments["SequenceNumber"] = batch.first
+    return str(streams.get_shard_iterator(**arguments)["ShardIterator"])
+
+
+def _records_until(
+    streams: Any, iterator: str | None, batch: FailedBatch
+) -> tuple[list[dict[str, Any]], bool]:
+    """The records with sequence numbers in [first, last]; True when the last one was reached."""
+    first, last = int(batch.first), int(batch.last)
+    records: list[dict[str, Any]] = []
+    empty = 0
+    while iterator and empty < MAX_EMPTY_PAGES:
+        page = streams.get_records(ShardIterator=iterator, Limit=RECORDS_PER_CALL)
+        empty = 0 if page.get("Records") else empty + 1
+        for record in page.get("Records", []):
+            sequence = int(record["dynamodb"]["SequenceNumber"])
+            if sequence > last:
+                return records, True
+            if sequence >= first:
+                records.append(lambda_record(record, batch.stream_arn))
+            if sequence == last:
+                return records, True
+        iterator = page.get("NextShardIterator")
+    return records, False
+
+
+def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record as Lambda gives it to the function: JSON (binary as base64 text, the creation
+    time in epoch seconds), plus the stream's ARN."""
+    wire: dict[str, Any] = json.loads(json.dumps(record, default=_json_value))
+    return wire | {"eventSourceARN": stream_arn}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    raise TypeError(f"not JSON serializable: {value!r}")
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _gone(error: ClientError) -> str:
+    if _code(error) == "TrimmedDataAccessException":
+        return "its records are older than the stream keeps them (24 hours)"
+    if _code(error) == "ResourceNotFoundException":
+        return "its stream or shard no longer exists (a stream is readable 24 hours after it is disabled)"
+    return f"{_code(error)}: {error}"
+
+
+# --- one batch -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replication:
+    """The source table and, per target, the tables that the writes and the settle use."""
+
+    source_arn: str
+    targets: Sequence[tuple[str, Tables]]  # (label, tables)
+    verify_commands: Sequence[str]  # per target: the verify --repair that finds what a message cannot name
+
+
+@dataclass
+class Outcome:
+    """What the redrive of one message did, for the report."""
+
+    where: str
+    batch: FailedBatch | None
+    records: int = 0  # read from the stream (or the payload)
+    keys: int = 0
+    written: dict[str, int] = field(default_factory=dict)  # target -> keys its write landed
+    settled: dict[str, Settled] = field(default_factory=dict)  # target -> the settle of the batch's keys
+    problems: list[str] = field(default_factory=list)  # why the message is kept
+    unnamed: str | None = None  # why the message cannot name every key of its batch (expired records)
+    source: str = "stream"  # where the records came from: stream, payload, stream in part, or none
+    would_correct: dict[str, int] = field(default_factory=dict)  # --dry-run: target -> keys that differ now
+    deleted: bool = False
+
+    def done(self, delete_expired: bool = False) -> bool:
+        """Every key of the batch settled on every target (``delete_expired``: every key it names)."""
+        return not self.problems and (self.unnamed is None or delete_expired)
+
+
+def redrive_message(
+    message: Message,
+    replication: Replication,
+    streams: Any,
+    dry_run: bool = False,
+) -> Outcome:
+    """Read, write, settle one failed batch; the caller deletes the message when the outcome is done."""
+    if message.batch is None:
+        return Outcome(message.handle, None, problems=[message.unreadable or "unreadable"])
+    batch = message.batch
+    outcome = Outcome(batch.where, batch)
+    if not batch.stream_arn.startswith(replication.source_arn + "/stream/"):
+        outcome.problems.append(
+            f"the batch is from {batch.stream_arn}, not from a stream of {replication.source_arn}: "
+            "redrive it with that table's replication"
+        )
+        return outcome
+    read = read_batch(streams, batch)
+    records, replay = read.records, read.gone is None
+    if read.gone is not None:
+        if batch.payload is not None:  # the record carries the batch: every key is known
+            records, outcome.source = list(batch.payload), "payload"
+        else:
+            outcome.source = "stream, in part" if records else "none"
+            outcome.unnamed = _unnamed(read, replication)
+    parsed = list(parse(records, replication.source_arn))
+    changes = plan(item for item in parsed if isinstance(item, Change))
+    outcome.records, outcome.keys = len(parsed), len(changes)
+    outcome.problems.extend(
+        f"record {item.sequence}: {item.reason}" for item in parsed if isinstance(item, Unparsed)
+    )
+    keys = [dict(change.key) for change in changes]
+    if dry_run:
+        outcome.would_correct = {label: _differing(tables, keys) for label, tables in replication.targets}
+        return outcome
+    for label, tables in replication.targets:
+        if replay:  # the records as the function would have written them; the settle then decides
+            tally = Tally()
+            landed = write(changes, handler_target(tables, name=label), tally)
+            if tally.unavailable is not None:  # a missing table, a denied write: stop, the message stays
+                raise tally.unavailable
+            outcome.written[label] = len(landed)
+        settled = settle(tables, keys)
+        outcome.settled[label] = settled
+        for key in settled.unresolved:
+            reason = settled.refused.get(key_id(key))
+            outcome.problems.append(
+                f"{label}: {key_text(key, tables.key_names)} "
+                + (f"refused by the replica: {reason}" if reason else "still changing")
+            )
+    return outcome
+
+
+def _unnamed(read: Read, replication: Replication) -> str:
+    found = (
+        f"{len(read.records)} of its records are still in the stream (their keys are settled)"
+        if read.records
+        else "the message names no key"
+    )
+    commands = "; ".join(replication.verify_commands)
+    return f"{read.gone}; {found}: run {commands} for the rest, then redrive --delete-expired"
+
+
+def _differing(tables: Tables, keys: Sequence[Item]) -> int:
+    """How many of ``keys`` differ between source and replica now (what a settle would write)."""
+    source, replica = tables.source_items(keys), tables.replica_items(keys)
+    return sum(not same_item(source.get(key_id(key)), replica.get(key_id(key))) for key in keys)
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """Every message of a destination, in stream order per batch of messages received."""
+
+    destination: QueueDestination | BucketDestination
+    replication: Replication
+    streams: Any
+    dry_run: bool = False
+    delete_expired: bool = False
+    on_outcome: Callable[[Outcome], object] = lambda outcome: None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def run(self) -> list[Outcome]:
+        try:
+            for messages in self.destination.messages():
+                for message in sorted(messages, key=_stream_order):
+                    outcome = redrive_message(message, self.replication, self.streams, self.dry_run)
+                    if outcome.done(self.delete_expired) and not self.dry_run:
+                        self.destination.delete(message.handle)
+                        outcome.deleted = True
+                    self.outcomes.append(outcome)
+                    self.on_outcome(outcome)
+        finally:
+            self.destination.release()
+        return self.outcomes
+
+
+def _stream_order(message: Message) -> tuple[str, str, int]:
+    if message.batch is None:
+        return ("", "", 0)
+    return (message.batch.stream_arn, message.batch.shard_id, int(message.batch.first))
