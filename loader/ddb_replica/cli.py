@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from ddbreplica_lambda import FULL_IMAGE_VIEW_TYPES
 from replica_targets import ROLE_ARN, ReplicaTarget, TargetError, parse_targets, target_from
 
 from loader.load_logfile import Console, bounded_int, explain
@@ -860,7 +861,8 @@ def redrive(args: argparse.Namespace, console: Console) -> int:
     connection = Connection(args.endpoint_url, args.region)
     clients = Clients(connection)
     destination = failure_destination(args, deployment, clients)
-    replication = redrive_replication(connection, deployment)
+    replication = redrive_replication(connection, deployment, args.targets_json)
+    check_no_filter(clients, deployment)
     targets = ", ".join(target.table_name for target in deployment.targets)
     if not args.json:
         console.info(
@@ -880,15 +882,22 @@ def redrive(args: argparse.Namespace, console: Console) -> int:
     code = EXIT_OK
     try:
         run.run()
-    except KeyboardInterrupt:
-        failure, code = (
-            "interrupted; the messages not redriven are in the destination: rerun",
-            EXIT_INTERRUPTED,
+    except KeyboardInterrupt as error:
+        failure = " ".join(
+            ["interrupted; the messages not redriven are in the destination: rerun", *notes(error)]
         )
+        code = EXIT_INTERRUPTED
     except (ClientError, BotoCoreError) as error:
-        reason = permission_message(error) if isinstance(error, ClientError) else None
-        failure = f"redrive failed: {reason or error}; the messages not redriven are still there: fix, rerun"
-        code = EXIT_FAILED
+        reason = redrive_permission(error) if isinstance(error, ClientError) else None
+        failure = " ".join(
+            [
+                f"redrive failed: {reason or error}; the messages not redriven are still there: fix, rerun",
+                *notes(error),
+            ]
+        )
+        code = EXIT_FAILED if run.begun else EXIT_NOTHING_DONE
+    for message in destination.not_released:
+        console.problem(f"warning: message {message} stays hidden until its visibility timeout ends")
     outcomes = run.outcomes
     kept = [outcome for outcome in outcomes if not outcome.done(args.delete_expired)]
     seconds = time.perf_counter() - started
@@ -898,9 +907,38 @@ def redrive(args: argparse.Namespace, console: Console) -> int:
     else:
         print_redrive_total(outcomes, kept, args, seconds, console)
     if failure is not None:
-        console.problem(f"error: {failure}" if code == EXIT_FAILED else failure)
+        console.problem(failure if code == EXIT_INTERRUPTED else f"error: {failure}")
         return code
     return EXIT_DIFFERENT if kept else EXIT_OK
+
+
+def notes(error: BaseException) -> list[str]:
+    return list(getattr(error, "__notes__", []))
+
+
+def redrive_permission(error: ClientError) -> str | None:
+    """For an authorisation failure: the action to grant, on the resource redrive was reading or writing."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if code not in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException"):
+        return None
+    message = error.response.get("Error", {}).get("Message", "")
+    return (
+        f"missing permission for {error.operation_name} ({code}: {message}); grant it to the caller "
+        "(the module's operator_policy_json has what redrive needs)"
+    )
+
+
+def check_no_filter(clients: Clients, deployment: Deployment) -> None:
+    """A mapping with filter criteria gave the function only some records of a shard range: a replay of the
+    whole range would write the others too. Checked when the mapping is known (outputs, --mapping-uuid)."""
+    if deployment.mapping_uuid is None:
+        return
+    mapping = clients.client("lambda").get_event_source_mapping(UUID=deployment.mapping_uuid)
+    if (mapping.get("FilterCriteria") or {}).get("Filters"):
+        raise OpsError(
+            f"mapping {deployment.mapping_uuid} has filter criteria: a failed batch's sequence range also "
+            "holds records the filter dropped, which redrive cannot tell apart; not supported with filters"
+        )
 
 
 def failure_destination(
@@ -912,7 +950,12 @@ def failure_destination(
     if deployment.queue_url:
         return redrive_module.QueueDestination(clients.client("sqs"), deployment.queue_url, args.max_messages)
     if deployment.failure_bucket:
-        prefix = f"aws/lambda/{deployment.mapping_uuid}/" if deployment.mapping_uuid else "aws/lambda/"
+        if not deployment.mapping_uuid:
+            raise OpsError(
+                "--failure-bucket needs --mapping-uuid: the bucket may hold other mappings' failed batches "
+                "(aws/lambda/<mapping UUID>/...)"
+            )
+        prefix = f"aws/lambda/{deployment.mapping_uuid}/"
         return redrive_module.BucketDestination(
             clients.client("s3"), deployment.failure_bucket, prefix, args.max_messages
         )
@@ -922,12 +965,17 @@ def failure_destination(
     )
 
 
-def redrive_replication(connection: Connection, deployment: Deployment) -> redrive_module.Replication:
+def redrive_replication(
+    connection: Connection, deployment: Deployment, targets_json: Path | None
+) -> redrive_module.Replication:
     """Describe and check the source and every target; the tables each target's writes and settle use."""
     source_client = connection.client(threads=1)
     source = describe(source_client, deployment.source_table)
-    if source.stream_view_type is None:
-        raise OpsError(f"{source.name} has no stream enabled: there is no stream to redrive from")
+    if source.stream_view_type not in FULL_IMAGE_VIEW_TYPES:
+        raise OpsError(
+            f"{source.name}'s stream view type is {source.stream_view_type}: redrive replays item images, "
+            "which only a NEW_IMAGE or NEW_AND_OLD_IMAGES stream carries"
+        )
     targets = []
     commands = []
     for target in deployment.targets:
@@ -943,8 +991,9 @@ def redrive_replication(connection: Connection, deployment: Deployment) -> redri
             replica_client=replica_client if remote else None,
         )
         targets.append((target.name, tables))
+        targets_file = targets_json or "FILE (terraform output -json replica_targets)"
         where = (
-            f"--targets-json TARGETS.json --target {target.name}" if remote else f"--replica {replica.name}"
+            f"--targets-json {targets_file} --target {target.name}" if remote else f"--replica {replica.name}"
         )
         commands.append(f"ddb-replica verify --source {source.name} {where} --repair")
     return redrive_module.Replication(source.arn, targets, commands)
@@ -1026,7 +1075,7 @@ def redrive_document(
     return {
         "dry_run": args.dry_run,
         "messages": [entry(outcome) for outcome in outcomes],
-        "redriven": len(outcomes) - len(kept),
+        "would_redrive" if args.dry_run else "redriven": len(outcomes) - len(kept),
         "kept": len(kept),
         "error": failure,
         "seconds": round(seconds, 3),

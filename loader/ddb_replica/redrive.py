@@ -33,7 +33,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
-from ddbreplica_lambda import Change, Tally, Unparsed, parse, plan, write
+from ddbreplica_lambda import (
+    Change,
+    MalformedBatchError,
+    StreamViewTypeError,
+    Tally,
+    Unparsed,
+    parse,
+    plan,
+    write,
+)
 
 from .copying import handler_target
 from .items import Item, key_id, key_text, same_item
@@ -44,10 +53,15 @@ VISIBILITY_SECONDS = 900  # how long a received message stays hidden while this 
 MAX_EMPTY_PAGES = 10  # GetRecords answers in a row without a record before the read is given up
 RECORDS_PER_CALL = 1000  # GetRecords' limit
 GONE_ERRORS = frozenset({"TrimmedDataAccessException", "ResourceNotFoundException"})
+REFUSED_COORDINATES = frozenset({"ValidationException", "InvalidArgumentException"})
 
 
 class NotAFailedBatchError(ValueError):
     """A message that is not Lambda's invocation record of a failed DynamoDB stream batch."""
+
+
+class BatchUnreadableError(ValueError):
+    """A message whose records cannot be read for a reason of its own (not the stream's retention)."""
 
 
 # --- the destination's records ---------------------------------------------------------------------
@@ -78,13 +92,14 @@ def failed_batch(body: str, where: str) -> FailedBatch:
     info = record.get("DDBStreamBatchInfo") if isinstance(record, dict) else None
     if not isinstance(info, dict):
         raise NotAFailedBatchError(f"{where}: no DDBStreamBatchInfo (not a failed DynamoDB stream batch)")
-    fields = {name: info.get(name) for name in ("streamArn", "shardId", "startSequenceNumber")}
-    fields["endSequenceNumber"] = info.get("endSequenceNumber")
-    missing = [name for name, value in fields.items() if not isinstance(value, str) or not value]
-    bad = [name for name in ("startSequenceNumber", "endSequenceNumber") if not str(info.get(name)).isdigit()]
+    names = ("streamArn", "shardId", "startSequenceNumber", "endSequenceNumber")
+    missing = [name for name in names if not isinstance(info.get(name), str) or not info[name]]
+    bad = [name for name in names[2:] if not str(info.get(name)).isdigit()]
     if missing or bad:
         raise NotAFailedBatchError(f"{where}: DDBStreamBatchInfo without a valid {', '.join(missing or bad)}")
-    payload = (record.get("payload") or {}).get("Records")
+    if int(info["startSequenceNumber"]) > int(info["endSequenceNumber"]):
+        raise NotAFailedBatchError(f"{where}: startSequenceNumber is after endSequenceNumber")
+    payload = _object(record.get("payload")).get("Records")
     size = info.get("batchSize")
     return FailedBatch(
         where=where,
@@ -94,8 +109,12 @@ def failed_batch(body: str, where: str) -> FailedBatch:
         last=info["endSequenceNumber"],
         size=size if isinstance(size, int) else None,
         payload=tuple(payload) if isinstance(payload, list) else None,
-        condition=(record.get("requestContext") or {}).get("condition"),
+        condition=_object(record.get("requestContext")).get("condition"),
     )
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass
@@ -103,21 +122,25 @@ class Message:
     """A message of the destination: a failed batch, or why it is not one."""
 
     handle: str  # an SQS receipt handle, or an S3 object key
+    where: str  # the message's id, or the object's URL, for the report
     batch: FailedBatch | None
     unreadable: str | None = None
 
 
 class QueueDestination:
-    """An SQS queue of invocation records. Messages received stay hidden (VISIBILITY_SECONDS) until deleted
-    or released: a run never sees a message twice, and release() shows the ones kept to the next run."""
+    """An SQS queue of invocation records. A message received stays hidden while this run handles it
+    (VISIBILITY_SECONDS from its receipt, renewed when its turn comes) until it is deleted or released; a
+    message received again in the same run (its visibility ran out) is not handled twice, and release()
+    shows the ones kept to the next run."""
 
     def __init__(self, sqs: Any, queue_url: str, max_messages: int | None = None) -> None:
         self.sqs, self.queue_url, self.max_messages = sqs, queue_url, max_messages
         self.name = queue_url.rstrip("/").rsplit("/", 1)[-1]
-        self.held: dict[str, str] = {}  # receipt handle -> message id, received and not deleted
+        self.held: dict[str, str] = {}  # message id -> its latest receipt handle, not deleted
+        self.not_released: list[str] = []  # ids that release() could not make visible, with the reason
 
     def messages(self) -> Iterator[list[Message]]:
-        """Batches of up to 10 messages, until the queue shows no more (or max_messages were received)."""
+        """Batches of up to 10 new messages, until a receive brings none (or max_messages were received)."""
         received = 0
         while self.max_messages is None or received < self.max_messages:
             wanted = 10 if self.max_messages is None else min(10, self.max_messages - received)
@@ -127,31 +150,42 @@ class QueueDestination:
                 WaitTimeSeconds=1,  # long polling asks every SQS server: an empty answer means empty
                 VisibilityTimeout=VISIBILITY_SECONDS,
             )
-            found = answer.get("Messages") or []
-            if not found:
-                return
-            received += len(found)
             batch = []
-            for message in found:
-                self.held[message["ReceiptHandle"]] = message["MessageId"]
-                where = f"queue {self.name} message {message['MessageId']}"
-                batch.append(_message(message["ReceiptHandle"], message.get("Body", ""), where))
+            for message in answer.get("Messages") or []:
+                seen = message["MessageId"] in self.held
+                self.held[message["MessageId"]] = message["ReceiptHandle"]
+                if not seen:
+                    where = f"queue {self.name} message {message['MessageId']}"
+                    batch.append(_message(message["MessageId"], message.get("Body", ""), where))
+            if not batch:  # empty, or only messages this run has handled already
+                return
+            received += len(batch)
             yield batch
 
+    def renew(self, handle: str) -> None:
+        """Hide the message for VISIBILITY_SECONDS from now, as its handling starts."""
+        self.sqs.change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=self.held[handle], VisibilityTimeout=VISIBILITY_SECONDS
+        )
+
     def delete(self, handle: str) -> None:
-        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=handle)
-        self.held.pop(handle, None)
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=self.held.pop(handle))
 
     def release(self) -> None:
         """Make every message received and not deleted visible again."""
-        handles = list(self.held)
-        for start in range(0, len(handles), 10):
-            entries = [
-                {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                for index, handle in enumerate(handles[start : start + 10])
-            ]
-            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+        held = list(self.held.items())
         self.held.clear()
+        for start in range(0, len(held), 10):
+            entries = [
+                {"Id": str(index), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
+                for index, (_, receipt) in enumerate(held[start : start + 10])
+            ]
+            answer = self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            for failure in answer.get("Failed", []):
+                message_id = held[start + int(failure["Id"])][0]
+                self.not_released.append(
+                    f"{message_id} ({failure.get('Code')}: {failure.get('Message', '')})"
+                )
 
 
 class BucketDestination:
@@ -161,6 +195,7 @@ class BucketDestination:
     def __init__(self, s3: Any, bucket: str, prefix: str, max_messages: int | None = None) -> None:
         self.s3, self.bucket, self.prefix, self.max_messages = s3, bucket, prefix, max_messages
         self.name = f"s3://{bucket}/{prefix}"
+        self.not_released: list[str] = []
 
     def messages(self) -> Iterator[list[Message]]:
         received = 0
@@ -179,6 +214,9 @@ class BucketDestination:
             if batch:
                 yield batch
 
+    def renew(self, handle: str) -> None:
+        """Nothing to do: an object is not hidden from other readers."""
+
     def delete(self, handle: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=handle)
 
@@ -188,9 +226,9 @@ class BucketDestination:
 
 def _message(handle: str, body: str, where: str) -> Message:
     try:
-        return Message(handle, failed_batch(body, where))
+        return Message(handle, where, failed_batch(body, where))
     except NotAFailedBatchError as error:
-        return Message(handle, None, str(error))
+        return Message(handle, where, None, str(error))
 
 
 # --- the stream --------------------------------------------------------------------------------------
@@ -202,6 +240,7 @@ class Read:
 
     records: list[dict[str, Any]]
     gone: str | None = None  # None: every record from the first to the last sequence number was read
+    expired: bool = False  # gone because the stream no longer keeps them (not for another reason)
 
 
 def read_batch(streams: Any, batch: FailedBatch) -> Read:
@@ -211,26 +250,34 @@ def read_batch(streams: Any, batch: FailedBatch) -> Read:
         iterator = _iterator(streams, batch, "AT_SEQUENCE_NUMBER")
     except ClientError as error:
         if _code(error) not in GONE_ERRORS:
-            raise  # e.g. a missing permission: say so, rather than call the records gone
+            raise
         if _code(error) != "TrimmedDataAccessException":
-            return Read([], _gone(error))
+            return Read([], _gone(error), expired=True)
         try:  # the first records are past the stream's retention: the later ones may still be there
             iterator = _iterator(streams, batch, "TRIM_HORIZON")
         except ClientError as again:
             if _code(again) not in GONE_ERRORS:
                 raise
-            return Read([], _gone(again))
+            return Read([], _gone(again), expired=True)
         records, _ = _records_until(streams, iterator, batch)
-        return Read(records, _gone(error))
+        return Read(records, _gone(error), expired=True)
     records, reached = _records_until(streams, iterator, batch)
-    return Read(records, None if reached else "the batch's last record was not found in the shard")
+    if not reached or not records:
+        return Read(records, f"the shard has no record {batch.last} after {batch.first}")
+    return Read(records)
 
 
 def _iterator(streams: Any, batch: FailedBatch, kind: str) -> str:
     arguments = {"StreamArn": batch.stream_arn, "ShardId": batch.shard_id, "ShardIteratorType": kind}
     if kind == "AT_SEQUENCE_NUMBER":
         arguments["SequenceNumber"] = batch.first
-    return str(streams.get_shard_iterator(**arguments)["ShardIterator"])
+    try:
+        return str(streams.get_shard_iterator(**arguments)["ShardIterator"])
+    except ClientError as error:
+        if _code(error) in REFUSED_COORDINATES:
+            reason = f"the stream refuses the message's shard or sequence number: {error}"
+            raise BatchUnreadableError(reason) from None
+        raise
 
 
 def _records_until(
@@ -323,24 +370,21 @@ def redrive_message(
 ) -> Outcome:
     """Read, write, settle one failed batch; the caller deletes the message when the outcome is done."""
     if message.batch is None:
-        return Outcome(message.handle, None, problems=[message.unreadable or "unreadable"])
+        return Outcome(message.where, None, problems=[message.unreadable or "unreadable"])
     batch = message.batch
-    outcome = Outcome(batch.where, batch)
+    outcome = Outcome(message.where, batch)
     if not batch.stream_arn.startswith(replication.source_arn + "/stream/"):
         outcome.problems.append(
             f"the batch is from {batch.stream_arn}, not from a stream of {replication.source_arn}: "
             "redrive it with that table's replication"
         )
         return outcome
-    read = read_batch(streams, batch)
-    records, replay = read.records, read.gone is None
-    if read.gone is not None:
-        if batch.payload is not None:  # the record carries the batch: every key is known
-            records, outcome.source = list(batch.payload), "payload"
-        else:
-            outcome.source = "stream, in part" if records else "none"
-            outcome.unnamed = _unnamed(read, replication)
-    parsed = list(parse(records, replication.source_arn))
+    try:
+        records, replay = _records(streams, batch, outcome, replication, dry_run)
+        parsed = list(parse(records, replication.source_arn))
+    except (BatchUnreadableError, MalformedBatchError, StreamViewTypeError) as error:
+        outcome.problems.append(str(error))
+        return outcome
     changes = plan(item for item in parsed if isinstance(item, Change))
     outcome.records, outcome.keys = len(parsed), len(changes)
     outcome.problems.extend(
@@ -351,26 +395,72 @@ def redrive_message(
         outcome.would_correct = {label: _differing(tables, keys) for label, tables in replication.targets}
         return outcome
     for label, tables in replication.targets:
-        if replay:  # the records as the function would have written them; the settle then decides
+        _apply(label, tables, changes if replay else None, keys, outcome)
+    return outcome
+
+
+def _records(
+    streams: Any, batch: FailedBatch, outcome: Outcome, replication: Replication, dry_run: bool
+) -> tuple[list[dict[str, Any]], bool]:
+    """The batch's records, and whether to replay them (read from the stream in full) or only settle their
+    keys (from the payload, or the part of the stream left)."""
+    read = read_batch(streams, batch)
+    if read.gone is None:
+        return read.records, True
+    if read.expired and batch.payload is not None:  # the record carries the batch: every key is known
+        outcome.source = "payload"
+        return list(batch.payload), False
+    outcome.source = "stream, in part" if read.records else "none"
+    if read.expired:
+        outcome.unnamed = _unnamed(read, replication, dry_run)
+    else:
+        outcome.problems.append(f"{read.gone}: run {'; '.join(replication.verify_commands)}")
+    return read.records, False
+
+
+def _apply(
+    label: str, tables: Tables, changes: Sequence[Change] | None, keys: list[Item], outcome: Outcome
+) -> None:
+    """Write ``changes`` (None: none) to one target, then settle ``keys`` there. If anything stops it after
+    the write began, the keys are settled still: a replayed image must not stay over a newer change."""
+    began = False
+    try:
+        if changes is not None:  # the records as the function would have written them; the settle decides
             tally = Tally()
+            began = True
             landed = write(changes, handler_target(tables, name=label), tally)
             if tally.unavailable is not None:  # a missing table, a denied write: stop, the message stays
                 raise tally.unavailable
             outcome.written[label] = len(landed)
         settled = settle(tables, keys)
-        outcome.settled[label] = settled
-        for key in settled.unresolved:
-            reason = settled.refused.get(key_id(key))
-            outcome.problems.append(
-                f"{label}: {key_text(key, tables.key_names)} "
-                + (f"refused by the replica: {reason}" if reason else "still changing")
-            )
-    return outcome
+    except BaseException as error:
+        if began:
+            _settle_after(error, label, tables, keys)
+        raise
+    outcome.settled[label] = settled
+    for key in settled.unresolved:
+        reason = settled.refused.get(key_id(key))
+        outcome.problems.append(
+            f"{label}: {key_text(key, tables.key_names)} "
+            + (f"refused by the replica: {reason}" if reason else "still changing")
+        )
 
 
-def _unnamed(read: Read, replication: Replication) -> str:
+def _settle_after(error: BaseException, label: str, tables: Tables, keys: list[Item]) -> None:
+    """Settle the keys a stopped replay may have written over newer changes; say on ``error`` if it fails."""
+    try:
+        settle(tables, keys)
+    except Exception as again:
+        error.add_note(
+            f"{label}: the replay stopped, and settling its {len(keys)} key(s) failed too ({again}): some "
+            f"may hold an older image than the source; run ddb-replica verify --repair for {tables.replica}"
+        )
+
+
+def _unnamed(read: Read, replication: Replication, dry_run: bool) -> str:
     found = (
-        f"{len(read.records)} of its records are still in the stream (their keys are settled)"
+        f"{len(read.records)} of its records are still in the stream (their keys are "
+        + ("to be settled)" if dry_run else "settled)")
         if read.records
         else "the message names no key"
     )
@@ -398,11 +488,14 @@ class Run:
     delete_expired: bool = False
     on_outcome: Callable[[Outcome], object] = lambda outcome: None
     outcomes: list[Outcome] = field(default_factory=list)
+    begun: bool = False  # a message's handling has begun (before: an error means nothing was done)
 
     def run(self) -> list[Outcome]:
         try:
             for messages in self.destination.messages():
                 for message in sorted(messages, key=_stream_order):
+                    self.destination.renew(message.handle)
+                    self.begun = True
                     outcome = redrive_message(message, self.replication, self.streams, self.dry_run)
                     if outcome.done(self.delete_expired) and not self.dry_run:
                         self.destination.delete(message.handle)

@@ -36,7 +36,7 @@ from loader.ddb_replica.settle import settle
 
 QUEUE = "ddbreplica_lambda-dlq"
 BUCKET = "ddbreplica-failures"
-MAPPING = "3f1c7a52-0d4e-4f7b-9d7e-1b2c3d4e5f60"
+FUNCTION = "ddbreplica_lambda"
 
 
 def client(service: str) -> Any:
@@ -87,6 +87,26 @@ class Failed:
         if payload:
             record["payload"] = {"Records": list(batch)}
         return json.dumps(record)
+
+    def mapping(self, filters: Sequence[str] = ()) -> str:
+        """The function's mapping on the stream (made after the records are written: moto's own mapping
+        would take them)."""
+        role = client("iam").create_role(RoleName="replicator", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client("lambda").create_function(
+            FunctionName=FUNCTION,
+            Runtime="python3.12",
+            Role=role,
+            Handler="ddbreplica_lambda.lambda_handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )
+        criteria = {"FilterCriteria": {"Filters": [{"Pattern": p} for p in filters]}} if filters else {}
+        mapping = client("lambda").create_event_source_mapping(
+            EventSourceArn=self.source.stream_arn,
+            FunctionName=FUNCTION,
+            StartingPosition="TRIM_HORIZON",
+            **criteria,
+        )
+        return str(mapping["UUID"])
 
     def fail(self, batch: Sequence[dict[str, Any]]) -> None:
         client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=self.invocation_record(batch))
@@ -384,12 +404,14 @@ def test_an_s3_record_names_its_keys_after_expiry_and_they_are_settled_to_the_cu
     failed.source.put(item("k1", 5))
     s3 = client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    key = f"aws/lambda/{MAPPING}/shardId-1/2026/12/02/2026-12-02T10.00.00-abc"
+    key = "aws/lambda/{mapping}/shardId-1/2026/12/02/2026-12-02T10.00.00-abc"
+    mapping = failed.mapping()
+    key = key.format(mapping=mapping)
     s3.put_object(Bucket=BUCKET, Key=key, Body=failed.invocation_record(records, payload=True).encode())
     s3.put_object(Bucket=BUCKET, Key="aws/lambda/another-mapping/x", Body=b"{}")
     expire(None)
     # WHEN
-    code, out, err = failed.redrive("--failure-bucket", BUCKET, "--mapping-uuid", MAPPING, capsys=capsys)
+    code, out, err = failed.redrive("--failure-bucket", BUCKET, "--mapping-uuid", mapping, capsys=capsys)
     # THEN the payload's keys are settled to the source's current state (its older images are not written)
     assert code == 0, out + err
     assert by_pk(scan(REPLICA)) == {"k1": item("k1", 5), "k2": item("k2", 2)}
@@ -421,3 +443,135 @@ def test_a_batch_of_another_tables_stream_is_kept(failed: Failed, capsys: pytest
     assert code == 1
     assert "not from a stream of arn:aws:dynamodb:us-east-1:123456789012:table/logfile" in err
     assert scan(REPLICA) == []
+
+
+def test_a_mapping_with_filter_criteria_is_refused(
+    failed: Failed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed.source.put(item("k1", 1))
+    failed.fail(failed.records())
+    mapping = failed.mapping(filters=[json.dumps({"eventName": ["INSERT"]})])
+    code, _, err = failed.redrive_queue("--mapping-uuid", mapping, capsys=capsys)
+    assert code == 2
+    assert f"mapping {mapping} has filter criteria" in err
+    assert scan(REPLICA) == [] and len(failed.messages()) == 1
+
+
+def test_a_keys_only_stream_is_refused_before_anything_is_read(capsys: pytest.CaptureFixture[str]) -> None:
+    with moto_aws():
+        SourceTable.create(view_type="KEYS_ONLY")
+        create_table(REPLICA)
+        queue = client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
+        code = cli.main(["redrive", "--source", "logfile", "--replica", REPLICA, "--queue-url", queue])
+    assert code == 2
+    assert "stream view type is KEYS_ONLY: redrive replays item images" in capsys.readouterr().err
+
+
+def test_a_missing_queue_is_nothing_done(failed: Failed, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = failed.redrive("--queue-url", failed.queue_url + "-missing", capsys=capsys)
+    assert code == 2
+    assert "error: redrive failed" in err and "NonExistentQueue" in err
+
+
+# --- more shapes of the same ---------------------------------------------------------------------------
+
+
+def test_records_are_read_page_by_page_across_many_calls(
+    failed: Failed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a batch in the middle of the shard, read one record per GetRecords call
+    failed.source.put(*(item(f"k{i}", i) for i in range(8)))
+    records = failed.records()
+    failed.fail(records[2:6])
+    monkeypatch.setattr(redrive_module, "RECORDS_PER_CALL", 1)
+    code, out, err = failed.redrive_queue(capsys=capsys)
+    assert code == 0, out + err
+    assert sorted(by_pk(scan(REPLICA))) == ["k2", "k3", "k4", "k5"]
+
+
+def test_an_sns_notification_delivered_to_the_queue_is_unwrapped(
+    failed: Failed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed.source.put(item("k1", 1))
+    body = failed.invocation_record(failed.records())
+    notification = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "TopicArn": "arn:aws:sns:::t",
+        "Message": body,
+    }
+    client("sqs").send_message(QueueUrl=failed.queue_url, MessageBody=json.dumps(notification))
+    code, out, err = failed.redrive_queue(capsys=capsys)
+    assert code == 0, out + err
+    assert scan(REPLICA) == [item("k1", 1)] and failed.messages() == []
+
+
+def test_every_target_is_written_and_settled_before_the_message_goes(
+    failed: Failed, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN two targets (the module's replica_targets output), the second one behind by a newer change
+    create_table("logfile_copy")
+    targets = tmp_path / "targets.json"
+    targets.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "main",
+                    "table_name": REPLICA,
+                    "region": None,
+                    "role_arn": None,
+                    "external_id": None,
+                },
+                {
+                    "name": "copy",
+                    "table_name": "logfile_copy",
+                    "region": None,
+                    "role_arn": None,
+                    "external_id": None,
+                },
+            ]
+        )
+    )
+    failed.source.put(item("k1", 1), item("k2", 2))
+    batch = failed.records()
+    failed.source.put(item("k2", 3))
+    failed.fail(batch)
+    # WHEN
+    capsys.readouterr()
+    code = cli.main(
+        ["redrive", "--source", "logfile", "--targets-json", str(targets), "--queue-url", failed.queue_url]
+    )
+    out = capsys.readouterr().out
+    # THEN both targets equal the source, each named in the report
+    assert code == 0, out
+    assert by_pk(scan(REPLICA)) == by_pk(scan("logfile_copy")) == by_pk(scan("logfile"))
+    assert (
+        "main: 2 written, 1 corrected by the settle; copy: 2 written, 1 corrected by the settle; deleted"
+        in out
+    )
+
+
+def test_a_replay_stopped_before_its_settle_still_puts_the_newer_change_back(
+    failed: Failed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a failed batch with k1 n=1, where the replica already has the newer n=2
+    failed.source.put(item("k1", 1))
+    batch = failed.records()
+    failed.source.put(item("k1", 2))
+    client("dynamodb").put_item(TableName=REPLICA, Item=item("k1", 2))
+    failed.fail(batch)
+    # WHEN Ctrl-C comes right after the replay wrote n=1, as the settle begins
+    calls: list[int] = []
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return settle(*args, **kwargs)
+
+    monkeypatch.setattr(redrive_module, "settle", interrupted)
+    code, _, _ = failed.redrive_queue(capsys=capsys)
+    # THEN the run stops, but the replica is not left with the older image; the message stays
+    assert code == 130
+    assert scan(REPLICA) == [item("k1", 2)]
+    assert len(failed.messages()) == 1

@@ -1,7 +1,8 @@
 # Schema drift between a source and its replica, for tests/e2e/test_e2e.py: the source has no GSI, so any
 # GSI_1_PK type is accepted there; the replica's GSI_1 is keyed by a string, so a numeric GSI_1_PK is rejected
 # (ValidationException) when the function writes it. That record must reach the on-failure queue with its
-# stream coordinates while every other item replicates.
+# stream coordinates while every other item replicates. replica_index = false is the fix (the replica without
+# the index), after which `ddb-replica redrive` replays the failed batch.
 terraform {
   required_version = ">= 1.6"
   required_providers {
@@ -19,6 +20,12 @@ provider "aws" {
 variable "name" {
   description = "Prefix of every resource name (unique per test run)."
   type        = string
+}
+
+variable "replica_index" {
+  description = "Whether the replica has the string-keyed GSI_1 that refuses a numeric GSI_1_PK (false: the cause fixed)."
+  type        = bool
+  default     = true
 }
 
 variable "lambda_package_path" {
@@ -39,7 +46,7 @@ module "replica" {
   replica_billing_mode             = "PAY_PER_REQUEST"
   point_in_time_recovery_enabled   = false
   source_global_secondary_indexes  = []
-  replica_global_secondary_indexes = [{ name = "GSI_1", hash_key = { name = "GSI_1_PK", type = "S" }, projection_type = "ALL" }]
+  replica_global_secondary_indexes = var.replica_index ? [{ name = "GSI_1", hash_key = { name = "GSI_1_PK", type = "S" }, projection_type = "ALL" }] : []
 
   event_source_mapping = {
     maximum_retry_attempts = 1
@@ -61,7 +68,28 @@ output "source_table_stream_arn" {
   value       = module.replica.source_table_stream_arn
 }
 
-output "dlq_url" {
+output "on_failure_queue_url" {
   description = "On-failure queue."
   value       = module.replica.on_failure_queue_url
+}
+
+# What `ddb-replica status` and `redrive --outputs-json` read besides the above.
+output "lambda_function_name" {
+  description = "The replication function."
+  value       = module.replica.lambda_function_name
+}
+
+output "event_source_mapping_uuid" {
+  description = "The stream's mapping."
+  value       = module.replica.event_source_mapping_uuid
+}
+
+output "lambda_cloudwatch_log_group_name" {
+  description = "The function's log group."
+  value       = module.replica.lambda_cloudwatch_log_group_name
+}
+
+output "alarm_names" {
+  description = "The module's alarms, by kind."
+  value       = module.replica.alarm_names
 }
