@@ -53,11 +53,14 @@ up() {
   local hostport=${endpoint#*://}; hostport=${hostport%%/*}
   echo "localstack: starting localstack-core $LOCALSTACK_CORE_VERSION on $hostport (log: $logfile)"
   # setsid: own process group, so 'down' can stop LocalStack and every worker it spawned at once.
+  # SQS metrics every 10 s (AWS: every minute): the on-failure queue alarm, evaluated every minute, sees a
+  # message within one evaluation, and the e2e that waits for it does not wait for a second one.
   OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$state/data" GATEWAY_LISTEN="$hostport" DISABLE_EVENTS=1 \
     DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 \
     PROVIDER_OVERRIDE_DYNAMODB=moto PROVIDER_OVERRIDE_DYNAMODBSTREAMS=moto \
     DDB_REPLICA_CALL_LOG="$state/calls.jsonl" LAMBDA_RUNTIME_EXECUTOR=subprocess LAMBDA_SUBPROCESS_RUNTIMES_DIR="$cache/lambda-runtimes" \
     LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC=${LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC:-0.25} \
+    SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL=${SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL:-10} \
     SERVICES=dynamodb,dynamodbstreams,lambda,iam,sts,sqs,logs,kms,cloudwatch,stepfunctions \
     setsid "$venv/bin/python" -m localstack.runtime.main >"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"

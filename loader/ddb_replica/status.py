@@ -28,6 +28,9 @@ DEFAULT_MAX_LAG_SECONDS = 600  # the module's lag alarm's default threshold
 DEFAULT_SINCE_MINUTES = 60
 MAX_SHOWN_FAILURES = 3
 MAX_LOG_PAGES = 20  # at most this many pages of log events are read (the newest failures are shown)
+QUEUE_ALARM_SUFFIX = (
+    "-on-failure-queue"  # the module's alarm on its on-failure queue: <function>-on-failure-queue
+)
 MAPPING_PROBLEM = "PROBLEM"  # Lambda's LastProcessingResult for a batch it could not process
 
 
@@ -53,11 +56,12 @@ def status(
 ) -> list[Check]:
     """Every check, in the order of the report."""
     moment = now()
+    queue = queue_check(clients.client("sqs"), clients.client("cloudwatch"), deployment.queue_url, moment)
     return [
         mapping_check(clients.client("lambda"), deployment),
         lag_check(clients.client("cloudwatch"), deployment.function, max_lag_seconds, moment),
-        queue_check(clients.client("sqs"), clients.client("cloudwatch"), deployment.queue_url, moment),
-        alarms_check(clients.client("cloudwatch"), deployment),
+        queue,
+        alarms_check(clients.client("cloudwatch"), deployment, queue_empty=queue.details.get("empty", False)),
         failures_check(clients.client("logs"), deployment, since_minutes, moment),
         tables_check(clients.connection, deployment),
     ]
@@ -115,7 +119,7 @@ def queue_check(sqs: Any, cloudwatch: Any, queue_url: str | None, moment: dateti
     name = queue_url.rstrip("/").rsplit("/", 1)[-1]
     details: dict[str, Any] = {"queue_url": queue_url, "messages": waiting, "in_flight": in_flight}
     if waiting + in_flight == 0:
-        return Check("queue", f"{name}: empty", None, details)
+        return Check("queue", f"{name}: empty", None, details | {"empty": True})
     age = _latest_datapoint(
         cloudwatch, "AWS/SQS", "ApproximateAgeOfOldestMessage", [{"Name": "QueueName", "Value": name}], moment
     )
@@ -126,7 +130,9 @@ def queue_check(sqs: Any, cloudwatch: Any, queue_url: str | None, moment: dateti
     return Check("queue", summary, reason, details)
 
 
-def alarms_check(cloudwatch: Any, deployment: Deployment) -> Check:
+def alarms_check(cloudwatch: Any, deployment: Deployment, queue_empty: bool = False) -> Check:
+    """The module's alarms in ALARM. The on-failure queue's alarm, when the queue is empty now (after a
+    redrive), is named but needs no attention: SQS metrics come minutes late, and the alarm clears after."""
     if deployment.alarm_names:
         alarms = _alarms(cloudwatch, {"AlarmNames": list(deployment.alarm_names)})
     else:
@@ -134,10 +140,14 @@ def alarms_check(cloudwatch: Any, deployment: Deployment) -> Check:
     if not alarms:
         return Check("alarms", "none found (the module's alarms are named <function>-<kind>)")
     firing = sorted(alarm["AlarmName"] for alarm in alarms if alarm["StateValue"] == "ALARM")
+    clearing = [name for name in firing if queue_empty and name.endswith(QUEUE_ALARM_SUFFIX)]
     states = {alarm["AlarmName"]: alarm["StateValue"] for alarm in alarms}
     summary = f"{len(alarms)} alarms, {len(firing)} in ALARM" + (f": {', '.join(firing)}" if firing else "")
-    reason = f"in ALARM: {', '.join(firing)}" if firing else None
-    return Check("alarms", summary, reason, {"states": states})
+    if clearing:
+        summary += f" ({', '.join(clearing)}: the queue is empty now, the alarm clears with its next metrics)"
+    attention = [name for name in firing if name not in clearing]
+    reason = f"in ALARM: {', '.join(attention)}" if attention else None
+    return Check("alarms", summary, reason, {"states": states, "clearing": clearing})
 
 
 def _alarms(cloudwatch: Any, selector: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """The lab end to end on LocalStack (Terraform apply, loader, stream, function, replica), on a slice of
-the workshop data, plus the failure path: a record the replica rejects reaches the on-failure queue."""
+the workshop data, plus the failure path: a record the replica rejects reaches the on-failure queue, status
+and the queue's alarm say so, and once the cause is fixed, redrive replays it."""
 
 from __future__ import annotations
 
@@ -89,7 +90,9 @@ def tflocal(endpoint: str, *args: str) -> str:
     return result.stdout
 
 
-def test_record_rejected_by_replica_goes_to_on_failure_queue(localstack: str) -> None:
+def test_a_record_the_replica_rejects_is_failed_alarmed_then_redriven_once_fixed(
+    localstack: str, tmp_path: Path
+) -> None:
     name = f"drift-{uuid.uuid4().hex[:6]}"
     variables = [
         "-var",
@@ -100,7 +103,9 @@ def test_record_rejected_by_replica_goes_to_on_failure_queue(localstack: str) ->
     tflocal(localstack, "init", "-input=false", "-no-color")
     tflocal(localstack, "apply", "-auto-approve", "-input=false", "-no-color", *variables)
     try:
-        outputs = {k: v["value"] for k, v in json.loads(tflocal(localstack, "output", "-json")).items()}
+        outputs_json = tmp_path / "outputs.json"
+        outputs_json.write_text(tflocal(localstack, "output", "-json"))
+        outputs = {k: v["value"] for k, v in json.loads(outputs_json.read_text()).items()}
         ddb, sqs = client("dynamodb", localstack), client("sqs", localstack)
         source, replica = outputs["source_table_name"], outputs["replica_table_name"]
 
@@ -113,7 +118,7 @@ def test_record_rejected_by_replica_goes_to_on_failure_queue(localstack: str) ->
         poison_sequence = _sequence_of(localstack, outputs["source_table_stream_arn"], "k07")
 
         # THEN the poison record's batch reaches the on-failure queue, with the stream coordinates
-        message = _wait_for_message(sqs, outputs["dlq_url"])
+        message = _peek_message(sqs, outputs["on_failure_queue_url"])
         info = message["DDBStreamBatchInfo"]
         assert info["streamArn"] == outputs["source_table_stream_arn"]
         assert int(info["startSequenceNumber"]) <= int(poison_sequence) <= int(info["endSequenceNumber"])
@@ -124,8 +129,81 @@ def test_record_rejected_by_replica_goes_to_on_failure_queue(localstack: str) ->
         }
         assert len(expected) == 19
         assert _wait_for_items(ddb, replica, expected) == expected
+
+        # AND status needs attention for the failed batch, and the queue's alarm fires
+        code, out = ddb_replica(localstack, "status", "--outputs-json", str(outputs_json))
+        assert code == 1, out
+        assert f"failed batches in {name}-fn-dlq: fix the cause, then ddb-replica redrive" in out
+        alarm = _queue_alarm(client("cloudwatch", localstack), outputs["alarm_names"]["on-failure-queue"])
+        assert (alarm["MetricName"], alarm["Namespace"]) == ("ApproximateNumberOfMessagesVisible", "AWS/SQS")
+        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": f"{name}-fn-dlq"}]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0.0)
+        assert _wait_for_alarm(client("cloudwatch", localstack), alarm["AlarmName"], "ALARM") == "ALARM"
+
+        # WHEN the cause is fixed (the replica's index keyed by another attribute), and the batch redriven
+        tflocal(
+            localstack,
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            *variables,
+            "-var",
+            "replica_index_key=GSI_1_HOST",
+        )
+        code, out = ddb_replica(localstack, "redrive", "--outputs-json", str(outputs_json))
+        # THEN the queue is empty, the replica equals the source, and status is healthy again
+        assert code == 0, out
+        assert "deleted" in out and "1 redriven, 0 kept" in out
+        assert _queue_depth(sqs, outputs["on_failure_queue_url"]) == 0
+        code, out = ddb_replica(localstack, "verify", "--source", source, "--replica", replica)
+        assert code == 0, out
+        assert "identical: yes" in out
+        # (the queue's alarm may still be in ALARM until its next metrics: status names it as clearing)
+        code, out = ddb_replica(localstack, "status", "--outputs-json", str(outputs_json))
+        assert code == 0, out
+        assert f"{name}-fn-dlq: empty" in out and out.splitlines()[-1] == "healthy"
     finally:
         tflocal(localstack, "destroy", "-auto-approve", "-input=false", "-no-color", *variables)
+
+
+def ddb_replica(endpoint: str, *args: str) -> tuple[int, str]:
+    """The CLI as an operator runs it; its exit code and everything it printed."""
+    result = subprocess.run(
+        [str(VENV_BIN / "ddb-replica"), *args],
+        cwd=ROOT,
+        env=tool_env(endpoint),
+        capture_output=True,
+        text=True,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def _queue_alarm(cloudwatch: Any, alarm_name: str) -> dict[str, Any]:
+    alarms: list[dict[str, Any]] = cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
+    assert len(alarms) == 1, alarms
+    return alarms[0]
+
+
+def _wait_for_alarm(cloudwatch: Any, alarm_name: str, state: str, timeout: float = 150.0) -> str:
+    """The alarm's state once it is ``state`` or ``timeout`` has passed (LocalStack evaluates an alarm once
+    per period, 60 s here, on the SQS metrics it reports every 10 s: tools/localstack.sh)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = str(_queue_alarm(cloudwatch, alarm_name)["StateValue"])
+        if current == state or time.monotonic() > deadline:
+            return current
+        time.sleep(2)
+
+
+def _queue_depth(sqs: Any, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def _sequence_of(endpoint: str, stream_arn: str, pk: str) -> str:
@@ -151,7 +229,8 @@ def _wait_for_items(ddb: Any, table: str, expected: dict[str, Any], timeout: flo
         time.sleep(0.5)
 
 
-def _wait_for_message(sqs: Any, queue_url: str, timeout: float = 90.0) -> dict[str, Any]:
+def _peek_message(sqs: Any, queue_url: str, timeout: float = 90.0) -> dict[str, Any]:
+    """The queue's one message, left visible for the commands that follow."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
@@ -159,6 +238,9 @@ def _wait_for_message(sqs: Any, queue_url: str, timeout: float = 90.0) -> dict[s
         )
         if found:
             assert len(found) == 1, found
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=found[0]["ReceiptHandle"], VisibilityTimeout=0
+            )
             body: dict[str, Any] = json.loads(found[0]["Body"])
             return body
     raise AssertionError(f"no message on {queue_url} within {timeout} s")

@@ -246,3 +246,33 @@ def test_the_replication_is_read_from_terraform_outputs(
     assert "--function: --outputs-json says where the replication is" in capsys.readouterr().err
     assert cli.main(["status", "--function", FUNCTION]) == 2
     assert "name the replication" in capsys.readouterr().err
+
+
+def test_the_queue_alarm_of_an_emptied_queue_is_clearing_not_attention(
+    replication: Replication, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the queue's alarm still in ALARM (SQS metrics lag) while the queue is empty (just redriven)
+    client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{FUNCTION}-on-failure-queue",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": f"{FUNCTION}-dlq"}],
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    client("cloudwatch").set_alarm_state(
+        AlarmName=f"{FUNCTION}-on-failure-queue", StateValue="ALARM", StateReason="test"
+    )
+    code, out, _ = replication.status(capsys=capsys)
+    assert code == 0, out
+    assert (
+        f"{FUNCTION}-on-failure-queue: the queue is empty now, the alarm clears with its next metrics" in out
+    )
+    # AND with a message in the queue, the same alarm needs attention
+    client("sqs").send_message(QueueUrl=replication.queue_url, MessageBody="{}")
+    code, out, _ = replication.status(capsys=capsys)
+    assert code == 1
+    assert f"  - in ALARM: {FUNCTION}-on-failure-queue" in out.splitlines()

@@ -1,8 +1,9 @@
 # Schema drift between a source and its replica, for tests/e2e/test_e2e.py: the source has no GSI, so any
 # GSI_1_PK type is accepted there; the replica's GSI_1 is keyed by a string, so a numeric GSI_1_PK is rejected
 # (ValidationException) when the function writes it. That record must reach the on-failure queue with its
-# stream coordinates while every other item replicates. replica_index = false is the fix (the replica without
-# the index), after which `ddb-replica redrive` replays the failed batch.
+# stream coordinates while every other item replicates. The fix: replica_index_key = "GSI_1_HOST" keys the
+# index by another attribute (removing every index would not do: the AWS provider leaves the indexes of a
+# table whose configuration has none), after which `ddb-replica redrive` replays the failed batch.
 terraform {
   required_version = ">= 1.6"
   required_providers {
@@ -22,10 +23,10 @@ variable "name" {
   type        = string
 }
 
-variable "replica_index" {
-  description = "Whether the replica has the string-keyed GSI_1 that refuses a numeric GSI_1_PK (false: the cause fixed)."
-  type        = bool
-  default     = true
+variable "replica_index_key" {
+  description = "The string attribute that keys the replica's GSI_1: GSI_1_PK refuses the numeric one; another fixes the cause."
+  type        = string
+  default     = "GSI_1_PK"
 }
 
 variable "lambda_package_path" {
@@ -46,7 +47,7 @@ module "replica" {
   replica_billing_mode             = "PAY_PER_REQUEST"
   point_in_time_recovery_enabled   = false
   source_global_secondary_indexes  = []
-  replica_global_secondary_indexes = var.replica_index ? [{ name = "GSI_1", hash_key = { name = "GSI_1_PK", type = "S" }, projection_type = "ALL" }] : []
+  replica_global_secondary_indexes = [{ name = "GSI_1", hash_key = { name = var.replica_index_key, type = "S" }, projection_type = "ALL" }]
 
   event_source_mapping = {
     maximum_retry_attempts = 1
