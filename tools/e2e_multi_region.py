@@ -61,6 +61,9 @@ OTHER_ACCOUNT_ROLE = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRo
 VARIABLES = ["-var", f"replica_account_role_arn={OTHER_ACCOUNT_ROLE}", "-var", "create_operator_role=true"]
 BACKFILL_SLICE = 25  # items deleted by hand from each target, for its backfill to copy back
 TARGETS_JSON = ROOT / "build" / "e2e-multi-region-targets.json"
+OUTPUTS_JSON = (
+    ROOT / "build" / "e2e-multi-region-outputs.json"
+)  # terraform output -json, for status and redrive
 
 
 @dataclass
@@ -85,6 +88,9 @@ class MultiRegionSummary:
     targets: dict[str, TargetSummary] = field(default_factory=dict)
     verified: bool = False
     mismatch_examples: list[str] = field(default_factory=list)
+    status_exit: int | None = None  # ddb-replica status --outputs-json, as the operator
+    redrive_exit: int | None = None  # ddb-replica redrive --outputs-json (an empty queue), as the operator
+    operator_commands: list[str] = field(default_factory=list)  # their output
 
 
 def run_multi_region(endpoint: str, csv: str, keep: bool, timeout: float, name: str | None = None) -> int:
@@ -217,6 +223,7 @@ def exercise(
     for target in targets:
         problems += verify_target(as_operator, clients[target.name], target, expected, summary)
     summary.mismatch_examples = problems[:20]
+    status_and_redrive(as_operator, outputs, summary)
     summary.verified = not problems and all(
         t.mismatches == 0 and t.replica_items == summary.source_items and t.verify_exit == 0
         for t in summary.targets.values()
@@ -313,6 +320,22 @@ def verify_target(
         result_summary.mismatches = len(problems)
         notes.append(f"verify exit {result.returncode}, {len(found)} items, {len(problems)} mismatches")
     return problems
+
+
+def status_and_redrive(env: dict[str, str], outputs: dict[str, Any], summary: MultiRegionSummary) -> None:
+    """ddb-replica status and redrive from the example's outputs, as the operator: their exit codes."""
+    with step("ddb-replica status and redrive (--outputs-json), as the operator") as notes:
+        OUTPUTS_JSON.write_text(json.dumps({name: {"value": value} for name, value in outputs.items()}))
+        for command in ("status", "redrive"):
+            argv = [str(VENV_BIN / "ddb-replica"), command, "--outputs-json", str(OUTPUTS_JSON)]
+            log("$ " + " ".join(argv))
+            environ = {**os.environ, **env}
+            result = subprocess.run(argv, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
+            output = result.stdout + result.stderr
+            log(output + f"(exit {result.returncode})")
+            summary.operator_commands.append(f"$ ddb-replica {command}\n{output}(exit {result.returncode})")
+            setattr(summary, f"{command}_exit", result.returncode)
+            notes.append(f"{command} exit {result.returncode}: {output.strip().splitlines()[-1:]}")
 
 
 def save_role_policies(endpoint: str, outputs: dict[str, Any], path: str) -> None:

@@ -37,3 +37,18 @@ output "operator_role_arn" {
   description = "ARN of the role for `ddb-replica` (with `create_operator_role`), or null."
   value       = one(aws_iam_role.operator[*].arn)
 }
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the stream's event source mapping (read by `ddb-replica status` and `redrive --outputs-json`)."
+  value       = module.replication.event_source_mapping_uuid
+}
+
+output "lambda_cloudwatch_log_group_name" {
+  description = "The function's log group, where `ddb-replica status` reads recent failures."
+  value       = module.replication.lambda_cloudwatch_log_group_name
+}
+
+output "alarm_names" {
+  description = "The replication's CloudWatch alarms by kind (`ddb-replica status` reports their states)."
+  value       = module.replication.alarm_names
+}

@@ -30,7 +30,7 @@ from . import serverless
 from . import status as status_module
 from .backfill import MAX_REFUSED, Backfill, Checkpoints, SegmentState
 from .copying import COPY_MODES, DEFAULT_COPY_MODE
-from .deployment import Clients, Deployment, deployment_from_outputs
+from .deployment import Clients, Deployment, deployment_from_outputs, target_label
 from .items import Item, decode_key, encode_key, key_id, key_text
 from .scanning import MAX_SEGMENTS, default_segments, default_workers
 from .segment_store import TableCheckpoints
@@ -839,7 +839,7 @@ def status(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         print(json.dumps(status_module.document(checks), indent=2))
         return EXIT_DIFFERENT if reasons else EXIT_OK
-    targets = ", ".join(target.table_name for target in deployment.targets)
+    targets = ", ".join(target_label(target) for target in deployment.targets)
     console.info(f"replication {deployment.function}: {deployment.source_table} -> {targets}")
     for check in checks:
         console.info(f"  {check.name:<9} {check.summary}")
@@ -863,7 +863,7 @@ def redrive(args: argparse.Namespace, console: Console) -> int:
     destination = failure_destination(args, deployment, clients)
     replication = redrive_replication(connection, deployment, args.targets_json)
     check_no_filter(clients, deployment)
-    targets = ", ".join(target.table_name for target in deployment.targets)
+    targets = ", ".join(target_label(target) for target in deployment.targets)
     if not args.json:
         console.info(
             f"redrive {destination.name} -> {deployment.source_table} -> {targets}"

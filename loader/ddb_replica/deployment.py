@@ -110,3 +110,8 @@ def bucket_of(arn: str | None) -> str | None:
         if arn and arn.startswith(prefix):
             return arn.removeprefix(prefix)
     return None
+
+
+def target_label(target: ReplicaTarget) -> str:
+    """A target for people: its table, and its name when that differs (``eu (logfile_replica)``)."""
+    return target.table_name if target.name == target.table_name else f"{target.name} ({target.table_name})"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .deployment import Clients, Deployment
+from .deployment import Clients, Deployment, target_label
 from .tables import Connection
 
 DEFAULT_MAX_LAG_SECONDS = 600  # the module's lag alarm's default threshold
@@ -222,10 +222,9 @@ def _failed(line: object) -> bool:
 def tables_check(connection: Connection, deployment: Deployment) -> Check:
     counts = {deployment.source_table: _item_count(connection.client(threads=1), deployment.source_table)}
     for target in deployment.targets:
-        label = (
-            target.table_name if target.name == target.table_name else f"{target.name} ({target.table_name})"
+        counts[target_label(target)] = _item_count(
+            connection.client(threads=1, target=target), target.table_name
         )
-        counts[label] = _item_count(connection.client(threads=1, target=target), target.table_name)
     summary = ", ".join(f"{name} {count:,}" for name, count in counts.items())
     return Check(
         "items",

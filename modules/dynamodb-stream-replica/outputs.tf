@@ -136,7 +136,7 @@ output "replica_targets" {
 }
 
 output "operator_policy_json" {
-  description = "IAM policy (JSON) with exactly what `ddb-replica backfill` and `verify --repair` call on these tables: attach it to the role operators run them as (and list that role in each other-account target's `operator_role_arns`). Null when `create = false`."
+  description = "IAM policy (JSON) with exactly what `ddb-replica backfill` and `verify --repair` call on these tables, what `ddb-replica status` reads and what `ddb-replica redrive` takes from the on-failure destination and the source's stream: attach it to the role operators run them as (and list that role in each other-account target's `operator_role_arns`). Null when `create = false`."
   value       = local.operator_policy
 }
 

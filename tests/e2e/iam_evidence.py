@@ -26,7 +26,13 @@ IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
 # module creates it, and then grants no logs:CreateLogGroup: AWS's Lambda does not need it).
 LOCALSTACK_ONLY = {("logs:CreateLogGroup", "ResourceAlreadyExistsException")}
 # Operations that have no resource type in the Service Authorization Reference: IAM matches them against "*".
-RESOURCELESS = {"dynamodb:ListStreams", "dynamodb:ListTables", "sts:GetCallerIdentity"}
+RESOURCELESS = {
+    "cloudwatch:GetMetricStatistics",
+    "dynamodb:ListStreams",
+    "dynamodb:ListTables",
+    "lambda:ListEventSourceMappings",
+    "sts:GetCallerIdentity",
+}
 
 
 class UnsupportedPolicy(ValueError):
@@ -83,11 +89,17 @@ def resources_of(entry: dict[str, Any], action: str) -> tuple[str, ...]:
         return (params["RoleArn"],)
     if "logGroupName" in params:
         group = f"arn:aws:logs:{region}:{account}:log-group:{params['logGroupName']}"
+        if action == "logs:FilterLogEvents":  # authorised on the group's events, "<group ARN>:*"
+            return (f"{group}:*",)
         # CreateLogStream and PutLogEvents are authorised on the stream (what "<group ARN>:*" grants)
         return (f"{group}:log-stream:{params['logStreamName']}",) if "logStreamName" in params else (group,)
     if "FunctionName" in params:  # a name or an ARN (a qualified ARN names a version or alias)
         name = params["FunctionName"]
         return (name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{name}",)
+    if "UUID" in params:  # an event source mapping
+        return (f"arn:aws:lambda:{region}:{account}:event-source-mapping:{params['UUID']}",)
+    if "AlarmNames" in params:
+        return tuple(f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}" for name in params["AlarmNames"])
     if "QueueUrl" in params:  # http(s)://<host>/<account>/<name>
         queue_account, name = params["QueueUrl"].rstrip("/").split("/")[-2:]
         return (f"arn:aws:sqs:{region}:{queue_account}:{name}",)

@@ -13,8 +13,8 @@ plus ``error``, the error code, when the call failed.
 ``principal`` is the ARN STS gave the temporary credentials (an assumed role), or the account's root for any
 other key: LocalStack maps a plain access key to an account only. ``via`` names the service principal when
 LocalStack itself made the call for a service (Lambda assuming a function's role, its stream poller).
-``params`` keeps the names that locate the resources (tables, streams, roles, queues, the external ID of an
-AssumeRole), never items or keys.
+``params`` keeps the names that locate the resources (tables, streams, roles, queues, mappings, alarms, the
+external ID of an AssumeRole), never items or keys.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ NAMING_PARAMETERS = (
     "KeyId",
     "logGroupName",
     "logStreamName",
+    "UUID",  # an event source mapping
+    "AlarmNames",
 )
 # Batch operations name their tables as the keys of RequestItems; transactions inside each item.
 TABLE_MAPS = ("RequestItems",)
