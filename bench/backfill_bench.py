@@ -2,8 +2,9 @@
 empty replica once per copy mode (``--copy item``, the first implementation, is the baseline; ``batch``, the
 default), each followed by ``ddb-replica verify``; then ``backfill --serverless`` of the same table through
 the module applied with ``backfill_mode = "serverless"`` (tests/localstack/serverless: LocalStack's Step
-Functions and the project's Lambda executor). Prints items/s and write calls per copied item, and writes
-them as JSON.
+Functions and the project's Lambda executor); then ``redrive`` of one failed 100-record batch beside
+``verify --repair`` of 100 changes (the remedy before redrive). Prints items/s and write calls per copied
+item, the redrive's and the repair's seconds, and writes them as JSON.
 
 No stream or mapping runs here (the race tests in tests/localstack/test_backfill.py cover that); this
 measures the copy path itself: parallel Scan, the copy, the settle reads of each 100-key chunk; then a
@@ -43,6 +44,7 @@ from loader.ddb_replica.tables import Connection  # noqa: E402
 # would measure the emulator (a run did not finish in 15 min); its calls per item are counted in the unit
 # tests (tests/unit/test_ddb_replica_backfill.py: 2 TransactWriteItems for 120 items).
 MODES = ("batch", "item")
+REDRIVE_BATCH = 100  # records of the failed batch that redrive replays (the mapping's default batch size)
 SERVERLESS_SEGMENTS = 8  # as the local runs' default for 20,000 items: one invocation per segment at once
 WRITE_CALLS = ("PutItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 
@@ -139,6 +141,87 @@ def bench_mode(
         "summary": summary,
         "verify_exit": verify_code,
         "verify_seconds": round(verify_seconds, 2),
+    }
+
+
+def update_batch(ddb: Any, source: str, first: int, count: int, stamp: str) -> None:
+    """Change ``count`` items of the source (one stream record each), as a batch the function failed."""
+    for number in range(first, first + count):
+        ddb.update_item(
+            TableName=source,
+            Key={"PK": {"S": f"request#{number}"}},
+            UpdateExpression="SET bytessent = :b, redriven = :s",
+            ExpressionAttributeValues={":b": {"N": str(number + 1)}, ":s": {"S": stamp}},
+        )
+
+
+def failed_batch_message(endpoint: str, stream_arn: str, count: int) -> str:
+    """Lambda's on-failure record for the stream's last ``count`` records (one shard: moto's)."""
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][-1]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )
+    records: list[Any] = []
+    position = iterator["ShardIterator"]
+    while True:
+        page = streams.get_records(ShardIterator=position, Limit=1000)
+        records += page["Records"]
+        if not page["Records"] or not page.get("NextShardIterator"):
+            break
+        position = page["NextShardIterator"]
+    batch = records[-count:]
+    return json.dumps(
+        {
+            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 11},
+            "version": "1.0",
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
+                "batchSize": len(batch),
+                "streamArn": stream_arn,
+            },
+        }
+    )
+
+
+def bench_redrive(ddb: Any, source: str, replica: str, endpoint: str, items: int) -> dict[str, Any]:
+    """One failed batch of 100 changes to the replicated 20,000-item table, repaired by ``redrive`` (its
+    records only) and, for another 100 changes, by the only remedy before it: ``verify --repair`` (both
+    tables scanned whole). Each must leave the tables identical."""
+    ddb.update_table(
+        TableName=source, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    )
+    stream_arn = ddb.describe_table(TableName=source)["Table"]["LatestStreamArn"]
+    sqs = boto3.client("sqs", endpoint_url=endpoint)
+    queue = sqs.create_queue(QueueName=f"bench-redrive-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    tables = ["--source", source, "--replica", replica, "--endpoint-url", endpoint, "--quiet"]
+    try:
+        update_batch(ddb, source, 0, REDRIVE_BATCH, "redrive")
+        sqs.send_message(
+            QueueUrl=queue, MessageBody=failed_batch_message(endpoint, stream_arn, REDRIVE_BATCH)
+        )
+        redrive_code, redrive_output, redrive_seconds = run_cli("redrive", *tables, "--queue-url", queue)
+        print(redrive_output, end="")
+        after_redrive, _, _ = run_cli("verify", *tables)
+        update_batch(ddb, source, REDRIVE_BATCH, REDRIVE_BATCH, "repair")
+        repair_code, repair_output, repair_seconds = run_cli("verify", *tables, "--repair")
+        print(repair_output, end="")
+        after_repair, _, _ = run_cli("verify", *tables)
+    finally:
+        sqs.delete_queue(QueueUrl=queue)
+    return {
+        "batch_records": REDRIVE_BATCH,
+        "table_items": items,
+        "redrive_exit": redrive_code,
+        "redrive_seconds": round(redrive_seconds, 2),
+        "redrive_summary": last_line(redrive_output),
+        "verify_after_redrive_exit": after_redrive,
+        "repair_exit": repair_code,
+        "repair_seconds": round(repair_seconds, 2),
+        "verify_after_repair_exit": after_repair,
+        "redrive_speedup_over_repair": round(repair_seconds / max(redrive_seconds, 0.001), 1),
     }
 
 
@@ -245,6 +328,7 @@ def main() -> int:
         print(rerun_output, end="")
         rerun_writes = len(calls)
         serverless = bench_serverless(ddb, source, args.endpoint_url, args.items, SERVERLESS_SEGMENTS)
+        redrive = bench_redrive(ddb, source, modes["batch"]["replica"], args.endpoint_url, args.items)
     finally:
         for table in [source, *(result["replica"] for result in modes.values())]:
             ddb.delete_table(TableName=table)
@@ -268,12 +352,15 @@ def main() -> int:
         "rerun_seconds": round(rerun_seconds, 2),
         "rerun_write_calls": rerun_writes,
         "rerun_summary": last_line(rerun_output),
+        "redrive": redrive,
     }
     args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
     codes = [mode["backfill_exit"] for mode in [*modes.values(), serverless]] + [
         mode["verify_exit"] for mode in [*modes.values(), serverless]
     ]
+    codes += [redrive[name] for name in ("redrive_exit", "verify_after_redrive_exit", "repair_exit")]
+    codes.append(redrive["verify_after_repair_exit"])
     return 0 if not any(codes) and rerun_code == 0 and rerun_writes == 0 else 1
 
 
