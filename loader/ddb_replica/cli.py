@@ -862,7 +862,7 @@ def redrive(args: argparse.Namespace, console: Console) -> int:
     clients = Clients(connection)
     destination = failure_destination(args, deployment, clients)
     replication = redrive_replication(connection, deployment, args.targets_json)
-    check_no_filter(clients, deployment)
+    check_no_filter(clients, deployment, replication.stream_arn)
     targets = ", ".join(target_label(target) for target in deployment.targets)
     if not args.json:
         console.info(
@@ -887,7 +887,7 @@ def redrive(args: argparse.Namespace, console: Console) -> int:
             ["interrupted; the messages not redriven are in the destination: rerun", *notes(error)]
         )
         code = EXIT_INTERRUPTED
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, RuntimeError) as error:
         reason = redrive_permission(error) if isinstance(error, ClientError) else None
         failure = " ".join(
             [
@@ -928,16 +928,31 @@ def redrive_permission(error: ClientError) -> str | None:
     )
 
 
-def check_no_filter(clients: Clients, deployment: Deployment) -> None:
+def check_no_filter(clients: Clients, deployment: Deployment, stream_arn: str) -> None:
     """A mapping with filter criteria gave the function only some records of a shard range: a replay of the
-    whole range would write the others too. Checked when the mapping is known (outputs, --mapping-uuid)."""
-    if deployment.mapping_uuid is None:
-        return
-    mapping = clients.client("lambda").get_event_source_mapping(UUID=deployment.mapping_uuid)
-    if (mapping.get("FilterCriteria") or {}).get("Filters"):
+    whole range would write the others too. The mapping named (outputs, --mapping-uuid), else every mapping
+    on the source's stream."""
+    lambda_ = clients.client("lambda")
+    try:
+        if deployment.mapping_uuid is not None:
+            mappings = [lambda_.get_event_source_mapping(UUID=deployment.mapping_uuid)]
+        else:
+            pages = lambda_.get_paginator("list_event_source_mappings").paginate(EventSourceArn=stream_arn)
+            mappings = [mapping for page in pages for mapping in page.get("EventSourceMappings", [])]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise OpsError(
+                f"event source mapping {deployment.mapping_uuid} not found: check --mapping-uuid"
+            ) from None
+        reason = redrive_permission(error)
+        raise OpsError(f"cannot read the mapping's filter criteria: {reason or error}") from None
+    filtered = [
+        mapping["UUID"] for mapping in mappings if (mapping.get("FilterCriteria") or {}).get("Filters")
+    ]
+    if filtered:
         raise OpsError(
-            f"mapping {deployment.mapping_uuid} has filter criteria: a failed batch's sequence range also "
-            "holds records the filter dropped, which redrive cannot tell apart; not supported with filters"
+            f"mapping {', '.join(filtered)} has filter criteria: a failed batch's sequence range also holds "
+            "records the filter dropped, which redrive cannot tell apart; not supported with filters"
         )
 
 
@@ -996,7 +1011,7 @@ def redrive_replication(
             f"--targets-json {targets_file} --target {target.name}" if remote else f"--replica {replica.name}"
         )
         commands.append(f"ddb-replica verify --source {source.name} {where} --repair")
-    return redrive_module.Replication(source.arn, targets, commands)
+    return redrive_module.Replication(source.arn, targets, commands, source.stream_arn or "")
 
 
 def print_outcome(outcome: redrive_module.Outcome, args: argparse.Namespace, console: Console) -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from ddbreplica_lambda import (
     Change,
     MalformedBatchError,
@@ -50,6 +50,7 @@ from .settle import Settled, settle
 from .writes import Tables
 
 VISIBILITY_SECONDS = 900  # how long a received message stays hidden while this run handles it
+MAX_SEEN_AGAIN = 10  # receives in a row of messages this run kept already, before it stops receiving
 MAX_EMPTY_PAGES = 10  # GetRecords answers in a row without a record before the read is given up
 RECORDS_PER_CALL = 1000  # GetRecords' limit
 GONE_ERRORS = frozenset({"TrimmedDataAccessException", "ResourceNotFoundException"})
@@ -121,17 +122,16 @@ def _object(value: object) -> dict[str, Any]:
 class Message:
     """A message of the destination: a failed batch, or why it is not one."""
 
-    handle: str  # an SQS receipt handle, or an S3 object key
+    handle: str  # the SQS message's id, or the S3 object's key
     where: str  # the message's id, or the object's URL, for the report
     batch: FailedBatch | None
     unreadable: str | None = None
 
 
 class QueueDestination:
-    """An SQS queue of invocation records. A message received stays hidden while this run handles it
-    (VISIBILITY_SECONDS from its receipt, renewed when its turn comes) until it is deleted or released; a
-    message received again in the same run (its visibility ran out) is not handled twice, and release()
-    shows the ones kept to the next run."""
+    """An SQS queue of invocation records, received one at a time: a message stays hidden while this run
+    handles it (VISIBILITY_SECONDS) until it is deleted or released. A message received again in the same run
+    (hidden longer than that) is not handled twice, and release() shows the ones kept to the next run."""
 
     def __init__(self, sqs: Any, queue_url: str, max_messages: int | None = None) -> None:
         self.sqs, self.queue_url, self.max_messages = sqs, queue_url, max_messages
@@ -140,49 +140,49 @@ class QueueDestination:
         self.not_released: list[str] = []  # ids that release() could not make visible, with the reason
 
     def messages(self) -> Iterator[list[Message]]:
-        """Batches of up to 10 new messages, until a receive brings none (or max_messages were received)."""
-        received = 0
-        while self.max_messages is None or received < self.max_messages:
-            wanted = 10 if self.max_messages is None else min(10, self.max_messages - received)
+        """One new message at a time, until a receive brings none (or max_messages were received)."""
+        received = again = 0
+        while (self.max_messages is None or received < self.max_messages) and again < MAX_SEEN_AGAIN:
             answer = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=wanted,
+                MaxNumberOfMessages=1,
                 WaitTimeSeconds=1,  # long polling asks every SQS server: an empty answer means empty
                 VisibilityTimeout=VISIBILITY_SECONDS,
             )
-            batch = []
-            for message in answer.get("Messages") or []:
-                seen = message["MessageId"] in self.held
-                self.held[message["MessageId"]] = message["ReceiptHandle"]
-                if not seen:
-                    where = f"queue {self.name} message {message['MessageId']}"
-                    batch.append(_message(message["MessageId"], message.get("Body", ""), where))
-            if not batch:  # empty, or only messages this run has handled already
+            found = answer.get("Messages") or []
+            if not found:
                 return
-            received += len(batch)
-            yield batch
-
-    def renew(self, handle: str) -> None:
-        """Hide the message for VISIBILITY_SECONDS from now, as its handling starts."""
-        self.sqs.change_message_visibility(
-            QueueUrl=self.queue_url, ReceiptHandle=self.held[handle], VisibilityTimeout=VISIBILITY_SECONDS
-        )
+            message = found[0]
+            seen = message["MessageId"] in self.held
+            self.held[message["MessageId"]] = message["ReceiptHandle"]
+            if seen:  # kept earlier in this run, visible again: not handled twice
+                again += 1
+                continue
+            received, again = received + 1, 0
+            where = f"queue {self.name} message {message['MessageId']}"
+            yield [_message(message["MessageId"], message.get("Body", ""), where)]
 
     def delete(self, handle: str) -> None:
         self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=self.held.pop(handle))
 
     def release(self) -> None:
-        """Make every message received and not deleted visible again."""
+        """Make every message received and not deleted visible again; never raises (it runs as the command
+        ends, whatever ended it): a message it cannot release is named in not_released."""
         held = list(self.held.items())
         self.held.clear()
         for start in range(0, len(held), 10):
+            group = held[start : start + 10]
             entries = [
                 {"Id": str(index), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
-                for index, (_, receipt) in enumerate(held[start : start + 10])
+                for index, (_, receipt) in enumerate(group)
             ]
-            answer = self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            try:
+                answer = self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as error:
+                self.not_released += [f"{message_id} ({error})" for message_id, _ in group]
+                continue
             for failure in answer.get("Failed", []):
-                message_id = held[start + int(failure["Id"])][0]
+                message_id = group[int(failure["Id"])][0]
                 self.not_released.append(
                     f"{message_id} ({failure.get('Code')}: {failure.get('Message', '')})"
                 )
@@ -213,9 +213,6 @@ class BucketDestination:
                 )
             if batch:
                 yield batch
-
-    def renew(self, handle: str) -> None:
-        """Nothing to do: an object is not hidden from other readers."""
 
     def delete(self, handle: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=handle)
@@ -339,6 +336,7 @@ class Replication:
     source_arn: str
     targets: Sequence[tuple[str, Tables]]  # (label, tables)
     verify_commands: Sequence[str]  # per target: the verify --repair that finds what a message cannot name
+    stream_arn: str = ""  # the source's current stream
 
 
 @dataclass
@@ -494,7 +492,6 @@ class Run:
         try:
             for messages in self.destination.messages():
                 for message in sorted(messages, key=_stream_order):
-                    self.destination.renew(message.handle)
                     self.begun = True
                     outcome = redrive_message(message, self.replication, self.streams, self.dry_run)
                     if outcome.done(self.delete_expired) and not self.dry_run:

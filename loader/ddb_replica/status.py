@@ -28,9 +28,6 @@ DEFAULT_MAX_LAG_SECONDS = 600  # the module's lag alarm's default threshold
 DEFAULT_SINCE_MINUTES = 60
 MAX_SHOWN_FAILURES = 3
 MAX_LOG_PAGES = 20  # at most this many pages of log events are read (the newest failures are shown)
-QUEUE_ALARM_SUFFIX = (
-    "-on-failure-queue"  # the module's alarm on its on-failure queue: <function>-on-failure-queue
-)
 MAPPING_PROBLEM = "PROBLEM"  # Lambda's LastProcessingResult for a batch it could not process
 
 
@@ -61,7 +58,7 @@ def status(
         mapping_check(clients.client("lambda"), deployment),
         lag_check(clients.client("cloudwatch"), deployment.function, max_lag_seconds, moment),
         queue,
-        alarms_check(clients.client("cloudwatch"), deployment, queue_empty=queue.details.get("empty", False)),
+        alarms_check(clients.client("cloudwatch"), deployment, emptied_queue=queue.details.get("emptied")),
         failures_check(clients.client("logs"), deployment, since_minutes, moment),
         tables_check(clients.connection, deployment),
     ]
@@ -112,14 +109,19 @@ def queue_check(sqs: Any, cloudwatch: Any, queue_url: str | None, moment: dateti
         return Check("queue", "no on-failure queue given (--queue-url, or the on_failure_queue_url output)")
     attributes = sqs.get_queue_attributes(
         QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
     )["Attributes"]
     waiting = int(attributes.get("ApproximateNumberOfMessages", 0))
+    waiting += int(attributes.get("ApproximateNumberOfMessagesDelayed", 0))
     in_flight = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
     name = queue_url.rstrip("/").rsplit("/", 1)[-1]
     details: dict[str, Any] = {"queue_url": queue_url, "messages": waiting, "in_flight": in_flight}
     if waiting + in_flight == 0:
-        return Check("queue", f"{name}: empty", None, details | {"empty": True})
+        return Check("queue", f"{name}: empty", None, details | {"emptied": name})
     age = _latest_datapoint(
         cloudwatch, "AWS/SQS", "ApproximateAgeOfOldestMessage", [{"Name": "QueueName", "Value": name}], moment
     )
@@ -130,7 +132,7 @@ def queue_check(sqs: Any, cloudwatch: Any, queue_url: str | None, moment: dateti
     return Check("queue", summary, reason, details)
 
 
-def alarms_check(cloudwatch: Any, deployment: Deployment, queue_empty: bool = False) -> Check:
+def alarms_check(cloudwatch: Any, deployment: Deployment, emptied_queue: str | None = None) -> Check:
     """The module's alarms in ALARM. The on-failure queue's alarm, when the queue is empty now (after a
     redrive), is named but needs no attention: SQS metrics come minutes late, and the alarm clears after."""
     if deployment.alarm_names:
@@ -140,7 +142,8 @@ def alarms_check(cloudwatch: Any, deployment: Deployment, queue_empty: bool = Fa
     if not alarms:
         return Check("alarms", "none found (the module's alarms are named <function>-<kind>)")
     firing = sorted(alarm["AlarmName"] for alarm in alarms if alarm["StateValue"] == "ALARM")
-    clearing = [name for name in firing if queue_empty and name.endswith(QUEUE_ALARM_SUFFIX)]
+    clearing = sorted(alarm["AlarmName"] for alarm in alarms if _watches_depth_of(alarm, emptied_queue))
+    clearing = [name for name in clearing if name in firing]
     states = {alarm["AlarmName"]: alarm["StateValue"] for alarm in alarms}
     summary = f"{len(alarms)} alarms, {len(firing)} in ALARM" + (f": {', '.join(firing)}" if firing else "")
     if clearing:
@@ -148,6 +151,16 @@ def alarms_check(cloudwatch: Any, deployment: Deployment, queue_empty: bool = Fa
     attention = [name for name in firing if name not in clearing]
     reason = f"in ALARM: {', '.join(attention)}" if attention else None
     return Check("alarms", summary, reason, {"states": states, "clearing": clearing})
+
+
+def _watches_depth_of(alarm: Mapping[str, Any], queue: str | None) -> bool:
+    """The alarm is on the visible messages of ``queue`` (and on nothing else)."""
+    return (
+        queue is not None
+        and (alarm.get("Namespace"), alarm.get("MetricName"))
+        == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        and alarm.get("Dimensions") == [{"Name": "QueueName", "Value": queue}]
+    )
 
 
 def _alarms(cloudwatch: Any, selector: dict[str, Any]) -> list[dict[str, Any]]:

@@ -56,6 +56,7 @@ class TableInfo:
     size_bytes: int
     stream_view_type: str | None
     write_capacity: int | None = None  # provisioned write capacity units; None on demand
+    stream_arn: str | None = None  # the latest stream's ARN, when the table has one
 
     def key_text(self) -> str:
         return ", ".join(
@@ -90,6 +91,7 @@ def describe(client: DynamoDBClient, table: str) -> TableInfo:
         size_bytes=int(description.get("TableSizeBytes", 0)),
         stream_view_type=stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
         write_capacity=_provisioned_writes(description),
+        stream_arn=description.get("LatestStreamArn"),
     )
 
 

@@ -155,7 +155,7 @@ locals {
           }
         },
       ] : [],
-      [
+      contains(["s3", "sqs"], coalesce(local.on_failure_service, "none")) ? [
         {
           # ddb-replica redrive reads a failed batch's records from the stream the message names: any stream of the
           # source table (a replaced stream stays readable for 24 hours).
@@ -164,7 +164,7 @@ locals {
           Action   = ["dynamodb:GetRecords", "dynamodb:GetShardIterator"]
           Resource = ["${local.source_table_arn}/stream/*"]
         },
-      ],
+      ] : [],
       length(local.operator_keys) > 0 ? [
         {
           Sid      = "UseTableKeysViaDynamodb"

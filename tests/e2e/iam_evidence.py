@@ -20,7 +20,12 @@ from typing import Any
 # The IAM prefix of an API's actions, where it differs from the service name in the call log.
 IAM_PREFIX = {"dynamodbstreams": "dynamodb"}
 # The IAM action of an operation, where it differs from the operation's name.
-IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
+IAM_ACTION = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    # SQS authorises a batch call as its single action
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+}
 # Calls that LocalStack makes with a function's role and AWS does not, by (action, error code): LocalStack's
 # Lambda tries to create the function's log group before each new log stream, even when the group exists (the
 # module creates it, and then grants no logs:CreateLogGroup: AWS's Lambda does not need it).

@@ -575,3 +575,38 @@ def test_a_replay_stopped_before_its_settle_still_puts_the_newer_change_back(
     assert code == 130
     assert scan(REPLICA) == [item("k1", 2)]
     assert len(failed.messages()) == 1
+
+
+def test_without_a_mapping_uuid_every_mapping_on_the_stream_is_checked_for_filters(
+    failed: Failed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed.source.put(item("k1", 1))
+    failed.fail(failed.records())
+    mapping = failed.mapping(filters=[json.dumps({"eventName": ["INSERT"]})])
+    code, _, err = failed.redrive_queue(capsys=capsys)
+    assert code == 2
+    assert f"mapping {mapping} has filter criteria" in err
+
+
+def test_a_message_that_cannot_be_released_is_named_and_the_exit_code_stands(
+    failed: Failed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a message that will be kept (its records expired long ago cannot be simulated here: unreadable)
+    client("sqs").send_message(QueueUrl=failed.queue_url, MessageBody="{}")
+    real = deployment.Clients.client
+
+    def patched(self: deployment.Clients, service: str) -> Any:
+        made = real(self, service)
+        if service == "sqs":
+
+            def refuse(**_: Any) -> Any:
+                raise _error("AccessDenied", "not allowed to change the visibility")
+
+            made.change_message_visibility_batch = refuse
+        return made
+
+    monkeypatch.setattr(deployment.Clients, "client", patched)
+    code, _, err = failed.redrive_queue(capsys=capsys)
+    # THEN the run's verdict (1: a message kept) stands, and the message left hidden is named
+    assert code == 1
+    assert "stays hidden until its visibility timeout ends" in err

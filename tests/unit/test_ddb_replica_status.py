@@ -271,6 +271,25 @@ def test_the_queue_alarm_of_an_emptied_queue_is_clearing_not_attention(
     assert (
         f"{FUNCTION}-on-failure-queue: the queue is empty now, the alarm clears with its next metrics" in out
     )
+    # AND an alarm on another queue's depth is no such alarm: it needs attention
+    client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{FUNCTION}-other-queue",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": "another-queue"}],
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    client("cloudwatch").set_alarm_state(
+        AlarmName=f"{FUNCTION}-other-queue", StateValue="ALARM", StateReason="t"
+    )
+    code, out, _ = replication.status(capsys=capsys)
+    assert code == 1
+    assert f"  - in ALARM: {FUNCTION}-other-queue" in out.splitlines()
+    client("cloudwatch").delete_alarms(AlarmNames=[f"{FUNCTION}-other-queue"])
     # AND with a message in the queue, the same alarm needs attention
     client("sqs").send_message(QueueUrl=replication.queue_url, MessageBody="{}")
     code, out, _ = replication.status(capsys=capsys)
