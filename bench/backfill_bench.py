@@ -190,9 +190,12 @@ def bench_redrive(ddb: Any, source: str, replica: str, endpoint: str, items: int
     """One failed batch of 100 changes to the replicated 20,000-item table, repaired by ``redrive`` (its
     records only) and, for another 100 changes, by the only remedy before it: ``verify --repair`` (both
     tables scanned whole). Each must leave the tables identical."""
-    ddb.update_table(
-        TableName=source, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    )
+    stream = ddb.describe_table(TableName=source)["Table"].get("StreamSpecification") or {}
+    if not stream.get("StreamEnabled"):  # the serverless run's module may have enabled it already
+        ddb.update_table(
+            TableName=source,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
     stream_arn = ddb.describe_table(TableName=source)["Table"]["LatestStreamArn"]
     sqs = boto3.client("sqs", endpoint_url=endpoint)
     queue = sqs.create_queue(QueueName=f"bench-redrive-{uuid.uuid4().hex[:6]}")["QueueUrl"]
