@@ -184,6 +184,39 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
+def add_replication_arguments(command: argparse.ArgumentParser) -> Any:
+    """Where the replication is, for status and redrive: the module's outputs, or flags (the group, for
+    the command's own)."""
+    where = command.add_argument_group(
+        "the replication", "Either the module's outputs (terraform output -json > outputs.json), or the flags"
+    )
+    where.add_argument("--outputs-json", type=Path, default=None, help="terraform output -json of the module")
+    where.add_argument("--source", default=None, help="the source table")
+    where.add_argument("--replica", default=None, help="the replica table (same region and account)")
+    where.add_argument(
+        "--targets-json",
+        type=Path,
+        default=None,
+        help="or the module's replica_targets output (every target)",
+    )
+    where.add_argument("--queue-url", default=None, help="the on-failure queue (on_failure_queue_url)")
+    where.add_argument(
+        "--mapping-uuid",
+        default=None,
+        help="the event source mapping (event_source_mapping_uuid; default: found by function or stream)",
+    )
+    return where
+
+
+def add_endpoint_arguments(command: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
+    command.add_argument(
+        "--endpoint-url",
+        default=environ.get("AWS_ENDPOINT_URL"),
+        help="endpoint of every service, e.g. http://127.0.0.1:4566 (default: $AWS_ENDPOINT_URL)",
+    )
+    command.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+
+
 def add_status_parser(commands: Any, environ: Mapping[str, str]) -> None:
     status = commands.add_parser(
         "status",
@@ -191,18 +224,8 @@ def add_status_parser(commands: Any, environ: Mapping[str, str]) -> None:
         description="Check the event source mapping, the lag, the on-failure queue, the alarms, recent "
         "failed records and the item counts. Exit 0 when healthy, 1 when something needs attention.",
     )
-    where = status.add_argument_group(
-        "the replication", "Either the module's outputs (terraform output -json > outputs.json), or the flags"
-    )
-    where.add_argument("--outputs-json", type=Path, default=None, help="terraform output -json of the module")
+    where = add_replication_arguments(status)
     where.add_argument("--function", default=None, help="the replication function's name")
-    where.add_argument("--source", default=None, help="the source table")
-    where.add_argument("--replica", default=None, help="the replica table (same region and account)")
-    where.add_argument(
-        "--targets-json", type=Path, default=None, help="or the module's replica_targets output"
-    )
-    where.add_argument("--mapping-uuid", default=None, help="the mapping (default: the function's only one)")
-    where.add_argument("--queue-url", default=None, help="the on-failure queue (default: none checked)")
     where.add_argument(
         "--log-group", default=None, help="the function's log group (default: /aws/lambda/NAME)"
     )
@@ -220,12 +243,7 @@ def add_status_parser(commands: Any, environ: Mapping[str, str]) -> None:
         f"(default {status_module.DEFAULT_SINCE_MINUTES})",
     )
     status.add_argument("--json", action="store_true", help="print one JSON document instead of text")
-    status.add_argument(
-        "--endpoint-url",
-        default=environ.get("AWS_ENDPOINT_URL"),
-        help="endpoint of every service, e.g. http://127.0.0.1:4566 (default: $AWS_ENDPOINT_URL)",
-    )
-    status.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+    add_endpoint_arguments(status, environ)
     status.add_argument("--quiet", action="store_true", help="print only the verdict")
 
 
@@ -239,26 +257,11 @@ def add_redrive_parser(commands: Any, environ: Mapping[str, str]) -> None:
         "older than the stream's 24 hours: the keys the message still names are settled, and the message is "
         "kept with the verify --repair command for the rest.",
     )
-    where = redrive.add_argument_group(
-        "the replication", "Either the module's outputs (terraform output -json > outputs.json), or the flags"
-    )
-    where.add_argument("--outputs-json", type=Path, default=None, help="terraform output -json of the module")
-    where.add_argument("--source", default=None, help="the source table")
-    where.add_argument("--replica", default=None, help="the replica table (same region and account)")
+    where = add_replication_arguments(redrive)
     where.add_argument(
-        "--targets-json",
-        type=Path,
+        "--failure-bucket",
         default=None,
-        help="or the module's replica_targets output (every target)",
-    )
-    where.add_argument("--queue-url", default=None, help="the on-failure queue (on_failure_queue_url)")
-    where.add_argument(
-        "--failure-bucket", default=None, help="or the S3 bucket of an S3 on-failure destination"
-    )
-    where.add_argument(
-        "--mapping-uuid",
-        default=None,
-        help="with --failure-bucket: only this mapping's records (aws/lambda/UUID/; default: all)",
+        help="or the S3 bucket of an S3 on-failure destination (with --mapping-uuid: its objects only)",
     )
     redrive.add_argument(
         "--dry-run",
@@ -278,12 +281,7 @@ def add_redrive_parser(commands: Any, environ: Mapping[str, str]) -> None:
         help="redrive at most this many messages (default: until the destination is empty)",
     )
     redrive.add_argument("--json", action="store_true", help="print one JSON document instead of text")
-    redrive.add_argument(
-        "--endpoint-url",
-        default=environ.get("AWS_ENDPOINT_URL"),
-        help="endpoint of every service, e.g. http://127.0.0.1:4566 (default: $AWS_ENDPOINT_URL)",
-    )
-    redrive.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+    add_endpoint_arguments(redrive, environ)
     redrive.add_argument("--quiet", action="store_true", help="print only kept messages and the total")
 
 
