@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,14 +94,20 @@ def _targets(values: Mapping[str, Any], path: Path) -> tuple[ReplicaTarget, ...]
 
 @dataclass(frozen=True)
 class Clients:
-    """One client per service, at one endpoint (LocalStack) or AWS, in one region."""
+    """One client per service, at one endpoint (LocalStack) or AWS, in one region; made on first use and
+    kept (status reads CloudWatch three times; a client costs a session and its service model)."""
 
     connection: Connection
+    made: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def client(self, service: str) -> Any:
-        session: Any = boto3.session.Session(region_name=self.connection.region)  # Any: every service
-        config = Config(retries={"mode": "standard"})
-        return session.client(service, endpoint_url=self.connection.endpoint_url, config=config)
+        if service not in self.made:
+            session: Any = boto3.session.Session(region_name=self.connection.region)  # Any: every service
+            config = Config(retries={"mode": "standard"})
+            self.made[service] = session.client(
+                service, endpoint_url=self.connection.endpoint_url, config=config
+            )
+        return self.made[service]
 
 
 def bucket_of(arn: str | None) -> str | None:

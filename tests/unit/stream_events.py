@@ -82,6 +82,30 @@ def other_account(region: str) -> DynamoDBClient:
     return replica_targets.dynamodb_client(target, Config(), boto3.session.Session(region_name=REGION))
 
 
+def client(service: str) -> Any:
+    """A client of any service in REGION (the status and redrive tests reach Lambda, SQS, CloudWatch...)."""
+    session: Any = boto3.session.Session(region_name=REGION)  # Any: one function for every service
+    return session.client(service)
+
+
+def function_with_mapping(stream_arn: str, function: str, filters: Sequence[str] = ()) -> str:
+    """A function (an empty zip: moto never runs it here) and its mapping on the stream, with these filter
+    patterns; the mapping's UUID. Make it after reading the stream: moto's own mapping takes new records."""
+    role = client("iam").create_role(RoleName="replicator", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client("lambda").create_function(
+        FunctionName=function,
+        Runtime="python3.12",
+        Role=role,
+        Handler="ddbreplica_lambda.lambda_handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    criteria = {"FilterCriteria": {"Filters": [{"Pattern": p} for p in filters]}} if filters else {}
+    mapping = client("lambda").create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName=function, StartingPosition="TRIM_HORIZON", **criteria
+    )
+    return str(mapping["UUID"])
+
+
 def create_table(
     name: str,
     *,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -23,7 +22,9 @@ from stream_events import (
     REGION,
     REPLICA,
     SourceTable,
+    client,
     create_table,
+    function_with_mapping,
     get_records,
     lambda_record,
     moto_aws,
@@ -37,11 +38,6 @@ from loader.ddb_replica.settle import settle
 QUEUE = "ddbreplica_lambda-dlq"
 BUCKET = "ddbreplica-failures"
 FUNCTION = "ddbreplica_lambda"
-
-
-def client(service: str) -> Any:
-    session: Any = boto3.session.Session(region_name=REGION)  # Any: one function for every service
-    return session.client(service)
 
 
 def item(pk: str, n: int, gsi: dict[str, str] | None = None) -> dict[str, Any]:
@@ -89,24 +85,8 @@ class Failed:
         return json.dumps(record)
 
     def mapping(self, filters: Sequence[str] = ()) -> str:
-        """The function's mapping on the stream (made after the records are written: moto's own mapping
-        would take them)."""
-        role = client("iam").create_role(RoleName="replicator", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        client("lambda").create_function(
-            FunctionName=FUNCTION,
-            Runtime="python3.12",
-            Role=role,
-            Handler="ddbreplica_lambda.lambda_handler",
-            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-        )
-        criteria = {"FilterCriteria": {"Filters": [{"Pattern": p} for p in filters]}} if filters else {}
-        mapping = client("lambda").create_event_source_mapping(
-            EventSourceArn=self.source.stream_arn,
-            FunctionName=FUNCTION,
-            StartingPosition="TRIM_HORIZON",
-            **criteria,
-        )
-        return str(mapping["UUID"])
+        """The function's mapping on the stream (made after the records are read)."""
+        return function_with_mapping(self.source.stream_arn, FUNCTION, filters)
 
     def fail(self, batch: Sequence[dict[str, Any]]) -> None:
         client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=self.invocation_record(batch))

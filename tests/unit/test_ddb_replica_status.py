@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src"))
@@ -22,12 +21,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import ddbreplica_lambda as handler
 from stream_events import (
-    REGION,
     REPLICA,
     FakeContext,
     SourceTable,
+    client,
     create_table,
     dynamodb,
+    function_with_mapping,
     lambda_event,
     moto_aws,
 )
@@ -70,11 +70,6 @@ class Replication:
         return code, captured.out, captured.err
 
 
-def client(service: str) -> Any:
-    session: Any = boto3.session.Session(region_name=REGION)  # Any: one function for every service
-    return session.client(service)
-
-
 def handler_lines(records: list[Any], *tables: str) -> list[str]:
     """The handler's log lines for these stream records, written to these tables (a missing one fails)."""
     out = io.StringIO()
@@ -93,17 +88,7 @@ def replication() -> Iterator[Replication]:
         # before the mapping exists: moto's own mapping would take the stream's records
         records = source.records()
         written, failed = handler_lines(records, REPLICA), handler_lines(records, REPLICA, "missing_replica")
-        role = client("iam").create_role(RoleName="replicator", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        client("lambda").create_function(
-            FunctionName=FUNCTION,
-            Runtime="python3.12",
-            Role=role,
-            Handler="ddbreplica_lambda.lambda_handler",
-            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-        )
-        mapping = client("lambda").create_event_source_mapping(
-            EventSourceArn=source.stream_arn, FunctionName=FUNCTION, StartingPosition="TRIM_HORIZON"
-        )
+        mapping = function_with_mapping(source.stream_arn, FUNCTION)
         queue = client("sqs").create_queue(QueueName=f"{FUNCTION}-dlq")["QueueUrl"]
         client("logs").create_log_group(logGroupName=LOG_GROUP)
         client("logs").create_log_stream(logGroupName=LOG_GROUP, logStreamName=LOG_STREAM)
@@ -118,7 +103,7 @@ def replication() -> Iterator[Replication]:
             Threshold=0,
             ComparisonOperator="GreaterThanThreshold",
         )
-        yield Replication(source, mapping["UUID"], queue, written, failed)
+        yield Replication(source, mapping, queue, written, failed)
 
 
 LOG_STREAM = "2026/12/02/[$LATEST]abc"
@@ -248,44 +233,34 @@ def test_the_replication_is_read_from_terraform_outputs(
     assert "name the replication" in capsys.readouterr().err
 
 
-def test_the_queue_alarm_of_an_emptied_queue_is_clearing_not_attention(
-    replication: Replication, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # GIVEN the queue's alarm still in ALARM (SQS metrics lag) while the queue is empty (just redriven)
+def firing_depth_alarm(name: str, queue: str) -> None:
+    """An alarm on the visible messages of ``queue``, as the module makes it, set to ALARM."""
     client("cloudwatch").put_metric_alarm(
-        AlarmName=f"{FUNCTION}-on-failure-queue",
+        AlarmName=name,
         Namespace="AWS/SQS",
         MetricName="ApproximateNumberOfMessagesVisible",
-        Dimensions=[{"Name": "QueueName", "Value": f"{FUNCTION}-dlq"}],
+        Dimensions=[{"Name": "QueueName", "Value": queue}],
         Statistic="Maximum",
         Period=60,
         EvaluationPeriods=1,
         Threshold=0,
         ComparisonOperator="GreaterThanThreshold",
     )
-    client("cloudwatch").set_alarm_state(
-        AlarmName=f"{FUNCTION}-on-failure-queue", StateValue="ALARM", StateReason="test"
-    )
+    client("cloudwatch").set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+
+
+def test_the_queue_alarm_of_an_emptied_queue_is_clearing_not_attention(
+    replication: Replication, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the queue's alarm still in ALARM (SQS metrics lag) while the queue is empty (just redriven)
+    firing_depth_alarm(f"{FUNCTION}-on-failure-queue", f"{FUNCTION}-dlq")
     code, out, _ = replication.status(capsys=capsys)
     assert code == 0, out
     assert (
         f"{FUNCTION}-on-failure-queue: the queue is empty now, the alarm clears with its next metrics" in out
     )
     # AND an alarm on another queue's depth is no such alarm: it needs attention
-    client("cloudwatch").put_metric_alarm(
-        AlarmName=f"{FUNCTION}-other-queue",
-        Namespace="AWS/SQS",
-        MetricName="ApproximateNumberOfMessagesVisible",
-        Dimensions=[{"Name": "QueueName", "Value": "another-queue"}],
-        Statistic="Maximum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    client("cloudwatch").set_alarm_state(
-        AlarmName=f"{FUNCTION}-other-queue", StateValue="ALARM", StateReason="t"
-    )
+    firing_depth_alarm(f"{FUNCTION}-other-queue", "another-queue")
     code, out, _ = replication.status(capsys=capsys)
     assert code == 1
     assert f"  - in ALARM: {FUNCTION}-other-queue" in out.splitlines()
