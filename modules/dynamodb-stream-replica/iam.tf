@@ -29,6 +29,12 @@ locals {
       [{ service = local.on_failure_service, key = local.on_failure_kms_key_arn, actions = ["kms:Decrypt", "kms:GenerateDataKey"] }],
     ) : use.service => use... if try(use.key, null) != null && try(use.key, "") != ""
   }
+  # <region>.<DNS suffix of the key's partition> of every key a statement names, the function's or ddb-replica's
+  # (China: amazonaws.com.cn): kms:ViaService is "<service>.<this>", the service's endpoint in the key's region.
+  kms_key_endpoints = {
+    for key in distinct(concat(flatten([for uses in values(local.kms_uses) : uses[*].key]), local.operator_keys, compact([local.on_failure_kms_key_arn]))) :
+    key => "${split(":", key)[3]}.${split(":", key)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}"
+  }
   kms_statements = [
     for service, uses in local.kms_uses : {
       Sid      = "UseKeysVia${title(service)}"
@@ -37,8 +43,7 @@ locals {
       Resource = sort(distinct(uses[*].key))
       Condition = {
         StringEquals = {
-          # <service>.<region>.<DNS suffix of the key's partition> (China: amazonaws.com.cn)
-          "kms:ViaService" = sort(distinct([for use in uses : "${service}.${split(":", use.key)[3]}.${split(":", use.key)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}"]))
+          "kms:ViaService" = sort(distinct([for use in uses : "${service}.${local.kms_key_endpoints[use.key]}"]))
         }
       }
     }

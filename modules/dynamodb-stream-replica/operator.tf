@@ -150,7 +150,7 @@ locals {
           Resource = [local.on_failure_kms_key_arn]
           Condition = {
             StringEquals = {
-              "kms:ViaService" = ["${local.on_failure_service}.${split(":", local.on_failure_kms_key_arn)[3]}.${split(":", local.on_failure_kms_key_arn)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}"]
+              "kms:ViaService" = ["${local.on_failure_service}.${local.kms_key_endpoints[local.on_failure_kms_key_arn]}"]
             }
           }
         },
@@ -173,7 +173,7 @@ locals {
           Resource = sort(distinct(local.operator_keys))
           Condition = {
             StringEquals = {
-              "kms:ViaService" = sort(distinct([for key in local.operator_keys : "dynamodb.${split(":", key)[3]}.${split(":", key)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}"]))
+              "kms:ViaService" = sort(distinct([for key in local.operator_keys : "dynamodb.${local.kms_key_endpoints[key]}"]))
             }
           }
         },
