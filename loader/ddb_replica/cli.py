@@ -103,12 +103,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             default=None,
             help="threads (default: the segment count, at most 8)",
         )
-        command.add_argument(
-            "--endpoint-url",
-            default=environ.get("AWS_ENDPOINT_URL"),
-            help="DynamoDB endpoint, e.g. http://127.0.0.1:4566 for LocalStack (default: $AWS_ENDPOINT_URL)",
-        )
-        command.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+        add_endpoint_arguments(command, environ)  # --serverless reaches Step Functions there too
         command.add_argument("--quiet", action="store_true", help="no progress bar or informational lines")
     backfill.add_argument(
         "--max-wcu",
